@@ -1,0 +1,23 @@
+"""Lifeline: contact-center business continuity, through ctypes.
+
+The names follow the C ABI: ``lifeline_clock_now(c, &t)`` in C is
+``clock.now()`` here, and ``LIFELINE_E_NOT_FOUND`` is ``NotFoundError``.
+"""
+
+from ._native import lib as _lib
+from .errors import *  # noqa: F401,F403
+from .clock import Clock  # noqa: F401
+# @@SECTION:imports@@
+
+
+def version():
+    """The version string of the loaded C library."""
+    return _lib.lifeline_version().decode()
+
+
+def status_str(status):
+    """The static English name of a status code."""
+    return _lib.lifeline_status_str(int(status)).decode()
+
+
+__version__ = "0.1.0"

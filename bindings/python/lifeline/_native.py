@@ -1,0 +1,172 @@
+"""Loading liblifeline and declaring every C function, in one table.
+
+Each row of ``_FUNCTIONS`` is (name, restype, argtypes). Functions returning
+``lifeline_status`` get an errcheck that raises the matching exception from
+``lifeline.errors`` with ``lifeline_last_error()`` as its message, so the
+wrappers never inspect status codes themselves.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+from . import errors
+
+# The major version of the C ABI these bindings were written against.
+ABI_MAJOR = 0
+_LIBRARY_NAMES = ("liblifeline.so.1", "liblifeline.so")
+
+c_int64_p = ctypes.POINTER(ctypes.c_int64)
+c_int_p = ctypes.POINTER(ctypes.c_int)
+c_size_t_p = ctypes.POINTER(ctypes.c_size_t)
+status_t = ctypes.c_int
+handle_p = ctypes.c_void_p
+handle_pp = ctypes.POINTER(ctypes.c_void_p)
+
+
+class _Status(int):
+    """Marker restype: functions that return lifeline_status."""
+
+
+def _load():
+    tried = []
+    explicit = os.environ.get("LIFELINE_LIBRARY")
+    if explicit:
+        try:
+            return ctypes.CDLL(explicit)
+        except OSError as exc:
+            raise ImportError(
+                "LIFELINE_LIBRARY=%s could not be loaded: %s" % (explicit, exc)) from exc
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in _LIBRARY_NAMES:
+        path = os.path.join(here, name)
+        tried.append(path)
+        if os.path.exists(path):
+            return ctypes.CDLL(path)
+    found = ctypes.util.find_library("lifeline")
+    for name in ((found,) if found else ()) + _LIBRARY_NAMES:
+        tried.append(name)
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            pass
+    raise ImportError(
+        "liblifeline was not found (tried %s). Build it (see README.md) and set "
+        "LIFELINE_LIBRARY to the path of liblifeline.so." % ", ".join(tried))
+
+
+lib = _load()
+
+
+def _errcheck(result, func, args):
+    if result != errors.LIFELINE_OK:
+        message = lib.lifeline_last_error().decode("utf-8", "replace")
+        raise errors.error_for_status(result, message)
+    return result
+
+
+_FUNCTIONS = [
+    # --- version, status, errors -----------------------------------------
+    ("lifeline_version", ctypes.c_char_p, []),
+    ("lifeline_version_number", ctypes.c_int, []),
+    ("lifeline_status_str", ctypes.c_char_p, [ctypes.c_int]),
+    ("lifeline_last_error", ctypes.c_char_p, []),
+    # --- clock ---------------------------------------------------------------
+    ("lifeline_clock_new_system", _Status, [handle_pp]),
+    ("lifeline_clock_new_manual", _Status, [ctypes.c_int64, handle_pp]),
+    ("lifeline_clock_now", _Status, [handle_p, c_int64_p]),
+    ("lifeline_clock_advance", _Status, [handle_p, ctypes.c_int64]),
+    ("lifeline_clock_set", _Status, [handle_p, ctypes.c_int64]),
+    ("lifeline_clock_free", None, [handle_p]),
+    # @@SECTION:time@@
+    # @@SECTION:retry@@
+    # @@SECTION:rate_limiter@@
+    # @@SECTION:dedup@@
+]
+
+
+def _declare():
+    for name, restype, argtypes in _FUNCTIONS:
+        try:
+            func = getattr(lib, name)
+        except AttributeError as exc:
+            raise ImportError(
+                "%s does not export %s: the library is older than these bindings"
+                % (lib._name, name)) from exc
+        func.argtypes = argtypes
+        if restype is _Status:
+            func.restype = status_t
+            func.errcheck = _errcheck
+        else:
+            func.restype = restype
+
+
+_declare()
+
+_loaded_major = lib.lifeline_version_number() // 10000
+if _loaded_major != ABI_MAJOR:
+    raise ImportError(
+        "liblifeline %s has ABI major %d; these bindings need %d. Install matching "
+        "versions of the library and the bindings."
+        % (lib.lifeline_version().decode(), _loaded_major, ABI_MAJOR))
+
+
+def text(value):
+    """Encodes a str argument as NUL-terminated UTF-8 (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value
+    return value.encode("utf-8")
+
+
+def read_string(call, initial=256):
+    """Calls ``call(buffer, capacity)`` and grows the buffer until it fits.
+
+    ``call`` raises BufferTooSmallError when short; the result is a str."""
+    capacity = initial
+    while True:
+        buffer = ctypes.create_string_buffer(capacity)
+        try:
+            call(buffer, capacity)
+        except errors.BufferTooSmallError:
+            capacity *= 4
+            if capacity > (1 << 30):
+                raise
+            continue
+        return buffer.value.decode("utf-8")
+
+
+class Handle:
+    """Base of every wrapped C handle: close(), context manager, finaliser."""
+
+    _free = None  # the lifeline_X_free function, set by subclasses
+
+    def __init__(self, pointer):
+        self._as_parameter_ = pointer
+
+    @property
+    def closed(self):
+        return self._as_parameter_ is None
+
+    def close(self):
+        pointer, self._as_parameter_ = self._as_parameter_, None
+        if pointer is not None and self._free is not None:
+            type(self)._free(pointer)
+
+    def _check_open(self):
+        if self._as_parameter_ is None:
+            raise errors.StateError("%s is closed" % type(self).__name__)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone
+            pass
