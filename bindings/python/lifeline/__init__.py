@@ -7,7 +7,13 @@ The names follow the C ABI: ``lifeline_clock_now(c, &t)`` in C is
 from ._native import lib as _lib
 from .errors import *  # noqa: F401,F403
 from .clock import Clock  # noqa: F401
-# @@SECTION:imports@@
+# @@SECTION:imports-time@@
+
+# @@SECTION:imports-retry@@
+
+# @@SECTION:imports-dedup@@
+
+# @@SECTION:imports-more@@
 
 
 def version():

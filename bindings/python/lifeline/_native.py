@@ -79,9 +79,16 @@ _FUNCTIONS = [
     ("lifeline_clock_advance", _Status, [handle_p, ctypes.c_int64]),
     ("lifeline_clock_set", _Status, [handle_p, ctypes.c_int64]),
     ("lifeline_clock_free", None, [handle_p]),
+    # --- time normalisation ------------------------------------------------
     # @@SECTION:time@@
+
+    # --- retry and backoff ---------------------------------------------------
     # @@SECTION:retry@@
+
+    # --- rate limiter ----------------------------------------------------------
     # @@SECTION:rate_limiter@@
+
+    # --- dedup cache -------------------------------------------------------------
     # @@SECTION:dedup@@
 ]
 
