@@ -15,6 +15,8 @@ namespace {
 // Partial indexes keep each query's index small: the due index holds only
 // PENDING rows, so neither delivered history nor dead letters slow ClaimDue
 // down, and a state change moves a row from one small index to another.
+// outbox_undelivered answers "oldest not yet delivered" in O(log n) and
+// finds IN_FLIGHT rows at recovery without a table scan.
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE outbox (
   seq                INTEGER PRIMARY KEY,
@@ -34,7 +36,8 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending_due ON outbox(next_attempt_at, created_at)
   WHERE state = 'PENDING';
-CREATE INDEX outbox_in_flight ON outbox(created_at) WHERE state = 'IN_FLIGHT';
+CREATE INDEX outbox_undelivered ON outbox(created_at)
+  WHERE state IN ('PENDING', 'IN_FLIGHT');
 CREATE INDEX outbox_delivered ON outbox(settled_at) WHERE state = 'DELIVERED';
 CREATE INDEX outbox_dead ON outbox(seq) WHERE state = 'DEAD';
 CREATE TABLE outbox_totals (
@@ -481,7 +484,8 @@ Result<std::size_t> SqliteOutboxStore::Recover(UnixMillis now) {
   {
     Result<SqliteStatement> update = db_->Prepare(
         "UPDATE outbox SET state = 'PENDING', resend = 1, resends = resends + 1,"
-        " next_attempt_at = ?1 WHERE state = 'IN_FLIGHT'",
+        " next_attempt_at = ?1"
+        " WHERE state IN ('PENDING', 'IN_FLIGHT') AND state = 'IN_FLIGHT'",
         "outbox recover");
     if (!update.ok()) return update.status();
     update->Bind(1, now);
@@ -618,17 +622,14 @@ Result<OutboxStats> SqliteOutboxStore::Stats() {
   stats.delivered = counts_.delivered;
   stats.dead = counts_.dead;
   stats.total_resends = counts_.total_resends;
-  Result<std::optional<UnixMillis>> pending = MinOf(
-      *db_, "SELECT MIN(created_at) FROM outbox WHERE state = 'PENDING'", "outbox stats");
-  if (!pending.ok()) return pending.status();
-  Result<std::optional<UnixMillis>> in_flight = MinOf(
-      *db_, "SELECT MIN(created_at) FROM outbox WHERE state = 'IN_FLIGHT'", "outbox stats");
-  if (!in_flight.ok()) return in_flight.status();
-  if (pending->has_value() && in_flight->has_value()) {
-    stats.oldest_pending_created_at = std::min(**pending, **in_flight);
-  } else {
-    stats.oldest_pending_created_at = pending->has_value() ? *pending : *in_flight;
-  }
+  // The query repeats the partial index's condition word for word, which is
+  // what lets SQLite use it (and its MIN optimisation).
+  Result<std::optional<UnixMillis>> oldest = MinOf(
+      *db_,
+      "SELECT MIN(created_at) FROM outbox WHERE state IN ('PENDING', 'IN_FLIGHT')",
+      "outbox stats");
+  if (!oldest.ok()) return oldest.status();
+  stats.oldest_pending_created_at = *oldest;
   return stats;
 }
 

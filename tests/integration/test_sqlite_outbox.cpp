@@ -3,6 +3,8 @@
 // port and under SQLite, through a faulty VFS) and concurrent enqueues.
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <atomic>
 #include <set>
@@ -569,18 +571,62 @@ TEST_CASE("The schema's queries use their partial indexes") {
   CHECK_THAT(plan("EXPLAIN QUERY PLAN SELECT MIN(next_attempt_at) FROM outbox WHERE state = "
                   "'PENDING'"),
              Catch::Contains("outbox_pending_due"));
-  CHECK_THAT(plan("EXPLAIN QUERY PLAN SELECT MIN(created_at) FROM outbox WHERE state = "
-                  "'IN_FLIGHT'"),
-             Catch::Contains("outbox_in_flight"));
+  CHECK_THAT(plan("EXPLAIN QUERY PLAN SELECT MIN(created_at) FROM outbox WHERE state IN "
+                  "('PENDING', 'IN_FLIGHT')"),
+             Catch::Contains("outbox_undelivered"));
   CHECK_THAT(plan("EXPLAIN QUERY PLAN SELECT seq FROM outbox WHERE state = 'DELIVERED' AND "
                   "settled_at <= 5 LIMIT 10"),
              Catch::Contains("outbox_delivered"));
   CHECK_THAT(plan("EXPLAIN QUERY PLAN SELECT seq FROM outbox WHERE state = 'DEAD' ORDER BY seq "
                   "LIMIT 10 OFFSET 0"),
              Catch::Contains("outbox_dead"));
-  CHECK_THAT(plan("EXPLAIN QUERY PLAN UPDATE outbox SET state = 'PENDING' WHERE state = "
-                  "'IN_FLIGHT'"),
-             Catch::Contains("outbox_in_flight"));
+  CHECK_THAT(plan("EXPLAIN QUERY PLAN UPDATE outbox SET state = 'PENDING' WHERE state IN "
+                  "('PENDING', 'IN_FLIGHT') AND state = 'IN_FLIGHT'"),
+             Catch::Contains("outbox_undelivered"));
+}
+
+TEST_CASE("Stats, NextDueAt and ClaimDue cost the same with a large backlog") {
+  // SQLite counts the virtual-machine steps a statement takes: a scan grows
+  // with the table, an index seek does not. No clock involved.
+  TempDbPath file("outbox-steps");
+  {
+    auto store = OpenOrDie(FileOptions(file));
+    std::vector<OutboxRecord> records;
+    for (int i = 0; i < 3000; ++i) {
+      // created_at deliberately out of step with due times and insertion.
+      records.push_back(Rec("r-" + std::to_string(i), kT0 + (i * 7919) % 3000, kT0 + i % 50));
+    }
+    REQUIRE(store->EnqueueBatch(records).ok());
+    REQUIRE(ClaimOrDie(*store, kT0 + 10, 500).size() == 500);
+    std::vector<OutboxOutcome> delivered;
+    for (int i = 0; i < 300; ++i) {
+      delivered.push_back(OutboxOutcome::Delivered("r-" + std::to_string(i * 10), kT0, ""));
+    }
+    REQUIRE(store->RecordOutcomes(delivered).ok());
+  }
+  SqliteOptions options;
+  options.path = file.path();
+  auto db = SqliteDatabase::Open(options);
+  REQUIRE(db.ok());
+  auto steps = [&](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2((*db)->handle(), sql, -1, &stmt, nullptr) == SQLITE_OK);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    CHECK(rc == SQLITE_DONE);
+    int n = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 0);
+    sqlite3_finalize(stmt);
+    return n;
+  };
+  // The queries exactly as the store runs them.
+  CHECK(steps("SELECT MIN(created_at) FROM outbox WHERE state IN ('PENDING', 'IN_FLIGHT')") < 50);
+  CHECK(steps("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'PENDING'") < 50);
+  CHECK(steps("SELECT seq FROM outbox WHERE state = 'PENDING' AND next_attempt_at <= 1700000000049"
+              " ORDER BY next_attempt_at, created_at, seq LIMIT 64") < 64 * 20);
+  CHECK(steps("SELECT seq FROM outbox WHERE state = 'DEAD' ORDER BY seq LIMIT 10 OFFSET 0") < 50);
+  // For contrast: the same MIN without the index's condition scans.
+  CHECK(steps("SELECT MIN(created_at) FROM outbox WHERE state = 'PENDING'") > 2000);
 }
 
 // ---------------------------------------------------------------------------
