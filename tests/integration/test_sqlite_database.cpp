@@ -428,6 +428,8 @@ TEST_CASE("GroupCommitter commits queued callers together and isolates a failing
   for (size_t i = 0; i < names.size(); ++i) {
     ops.push_back(std::make_unique<InsertName>(names[i]));
     ops.back()->fail_after_insert = names[i] == "half-done";
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
     threads.emplace_back([&, i] { statuses[i] = committer.Commit(*ops[i]); });
   }
   while (committer.queue_length() < 1 + names.size()) std::this_thread::yield();
@@ -487,8 +489,8 @@ TEST_CASE("GroupCommitter respects max_group_size") {
   std::vector<std::unique_ptr<InsertName>> ops;
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
+  for (int i = 0; i < 5; ++i) ops.push_back(std::make_unique<InsertName>("n" + std::to_string(i)));
   for (int i = 0; i < 5; ++i) {
-    ops.push_back(std::make_unique<InsertName>("n" + std::to_string(i)));
     threads.emplace_back([&, i] {
       if (committer.Commit(*ops[static_cast<size_t>(i)]).ok()) ++ok;
     });
