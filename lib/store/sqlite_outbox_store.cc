@@ -215,6 +215,11 @@ Result<std::unique_ptr<SqliteOutboxStore>> SqliteOutboxStore::Open(
   if (options.purge_chunk_size == 0) {
     return InvalidArgument("outbox open: purge_chunk_size must be >= 1");
   }
+  if (!options.database.exclusive) {
+    // Two owners would each Recover() the other's in-flight records.
+    return InvalidArgument(
+        "outbox open: database.exclusive must be true: one process owns an outbox");
+  }
   Result<std::unique_ptr<SqliteDatabase>> db = SqliteDatabase::Open(options.database);
   if (!db.ok()) return db.status();
   Status s = (*db)->Migrate(OutboxSchema());

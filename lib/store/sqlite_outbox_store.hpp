@@ -71,7 +71,8 @@ class SqliteOutboxStore final : public OutboxStore {
 
   // Opens or creates the outbox and migrates its schema. Does not recover
   // in-flight records: call Recover(now) next. Errors: kInvalidArgument for
-  // bad options; kIo when the file cannot be opened, is not a database, or
+  // bad options (max_group_size or purge_chunk_size 0, database.exclusive
+  // false: an outbox has exactly one owner); kIo when the file cannot be opened, is not a database, or
   // is owned by another open store; kState when it is another component's
   // database or has a newer schema.
   static Result<std::unique_ptr<SqliteOutboxStore>> Open(

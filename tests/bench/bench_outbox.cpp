@@ -6,12 +6,15 @@
 //   Enqueue from N threads, group commit: FULL vs NORMAL (N = 8, 64)
 //   ClaimDue(64) + RecordOutcomes(64):    FULL vs NORMAL vs :memory:
 //   ClaimDue(1) + MarkDelivered:          FULL vs NORMAL  (no batching)
+//   Stats() + NextDueAt() with a 100,000-record backlog
+//   and, to read the FULL numbers against, the disk's raw write+fsync.
 //
 // items_per_second is records per second of wall time (UseRealTime: the
 // cost is mostly waiting for fsync, not CPU). Files go to $LIFELINE_BENCH_TMP
 // (default /tmp). Results and the exact command: docs/performance-store.md.
 #include <benchmark/benchmark.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -108,6 +111,25 @@ void Check(const lifeline::Status& s) {
     std::abort();
   }
 }
+
+// --- The disk itself: append 4 KiB and fsync ------------------------------
+// Every FULL commit waits for at least one of these; read the FULL numbers
+// against it.
+
+void BM_RawAppendFsync(benchmark::State& state) {
+  std::string path = BenchPath();
+  int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+  if (fd < 0) std::abort();
+  std::string page(4096, 'x');
+  for (auto _ : state) {
+    if (::write(fd, page.data(), page.size()) != static_cast<ssize_t>(page.size())) std::abort();
+    if (::fsync(fd) != 0) std::abort();
+  }
+  ::close(fd);
+  std::remove(path.c_str());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RawAppendFsync)->UseRealTime();
 
 // --- Enqueue, one transaction each --------------------------------------
 

@@ -542,6 +542,10 @@ TEST_CASE("Open reports unusable files as kIo and refuses other components' file
     options.max_group_size = 1;
     options.purge_chunk_size = 0;
     CHECK(SqliteOutboxStore::Open(options).status().code() == StatusCode::kInvalidArgument);
+    options.purge_chunk_size = 1;
+    options.database.exclusive = false;
+    CHECK(SqliteOutboxStore::Open(options).status().message() ==
+          "outbox open: database.exclusive must be true: one process owns an outbox");
   }
 }
 
