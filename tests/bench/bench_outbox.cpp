@@ -6,6 +6,7 @@
 //   Enqueue from N threads, group commit: FULL vs NORMAL (N = 8, 64)
 //   ClaimDue(64) + RecordOutcomes(64):    FULL vs NORMAL vs :memory:
 //   ClaimDue(1) + MarkDelivered:          FULL vs NORMAL  (no batching)
+//   64 threads enqueueing while one thread claims and delivers (end to end)
 //   Stats() + NextDueAt() with a 100,000-record backlog
 //   and, to read the FULL numbers against, the disk's raw write+fsync.
 //
@@ -22,6 +23,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lifeline/durable_store.hpp"
@@ -249,6 +251,62 @@ void BM_ClaimOneAndMarkDelivered(benchmark::State& state, Backing backing) {
 BENCHMARK_CAPTURE(BM_ClaimOneAndMarkDelivered, memory_baseline, Backing::kMemory)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ClaimOneAndMarkDelivered, file_full, Backing::kFileFull)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ClaimOneAndMarkDelivered, file_normal, Backing::kFileNormal)->UseRealTime();
+
+// --- The store's share of the pipeline, end to end ------------------------
+// 64 call threads Enqueue 10,000 records in all (group commit) while one
+// pipeline thread loops ClaimDue(batch) -> RecordOutcomes(Delivered), batch
+// being the benchmark's argument (64 or 256): the
+// outbox work of issue 3's "callbacks per second with the durable outbox
+// on", without HTTP. Timed until every record is DELIVERED.
+
+void BM_EndToEndStoreWork(benchmark::State& state, Backing backing) {
+  constexpr long kRecords = 10'000;
+  constexpr int kCallThreads = 64;
+  const lifeline::UnixMillis now = 1'800'000'000'000;
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  long transactions = 0;
+  for (auto _ : state) {
+    BenchStore b(backing);
+    std::atomic<long> next{0};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < kCallThreads; ++t) {
+      callers.emplace_back([&] {
+        for (long n = next++; n < kRecords; n = next++) Check(b.store->Enqueue(MakeRecord(n)));
+      });
+    }
+    long delivered = 0;
+    while (delivered < kRecords) {
+      auto claimed = b.store->ClaimDue(now, batch);
+      if (!claimed.ok()) Check(claimed.status());
+      if (claimed->empty()) {
+        std::this_thread::yield();
+        continue;
+      }
+      std::vector<OutboxOutcome> outcomes;
+      for (const auto& r : *claimed) {
+        outcomes.push_back(OutboxOutcome::Delivered(r.request_id, now, "cb-0001"));
+      }
+      auto results = b.store->RecordOutcomes(outcomes);
+      if (!results.ok()) Check(results.status());
+      delivered += static_cast<long>(claimed->size());
+      transactions += 2;
+    }
+    for (auto& c : callers) c.join();
+    auto groups = b.store->group_commit_counters().groups;
+    transactions += static_cast<long>(groups);
+    state.counters["avg_group"] =
+        static_cast<double>(kRecords) / static_cast<double>(groups == 0 ? 1 : groups);
+  }
+  state.SetItemsProcessed(state.iterations() * kRecords);
+  state.counters["commits"] = static_cast<double>(transactions) / static_cast<double>(state.iterations());
+  state.SetLabel(Name(backing));
+}
+BENCHMARK_CAPTURE(BM_EndToEndStoreWork, memory_baseline, Backing::kMemory)
+    ->Arg(64)->Arg(256)->Iterations(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_EndToEndStoreWork, file_full, Backing::kFileFull)
+    ->Arg(64)->Arg(256)->Iterations(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_EndToEndStoreWork, file_normal, Backing::kFileNormal)
+    ->Arg(64)->Arg(256)->Iterations(1)->UseRealTime();
 
 // --- Stats and NextDueAt with a 100,000-record backlog --------------------
 
