@@ -141,29 +141,14 @@ Status WrongState(const char* context, OutboxRecord::State actual, const char* e
                                  ", not ", expected));
 }
 
-std::uint64_t& CountOf(OutboxRecord::State state, std::uint64_t* pending,
-                       std::uint64_t* in_flight, std::uint64_t* delivered,
-                       std::uint64_t* dead) {
-  switch (state) {
-    case OutboxRecord::State::kPending:
-      return *pending;
-    case OutboxRecord::State::kInFlight:
-      return *in_flight;
-    case OutboxRecord::State::kDelivered:
-      return *delivered;
-    case OutboxRecord::State::kDead:
-      return *dead;
-  }
-  return *pending;
-}
-
 std::int64_t ClampToInt64(std::size_t n) {
   return n > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
              ? std::numeric_limits<std::int64_t>::max()
              : static_cast<std::int64_t>(n);
 }
 
-// Signed deltas to the in-memory counts, applied after a commit.
+// Signed deltas to the in-memory counts, applied after a commit (and, at
+// open, the counts themselves).
 struct Delta {
   std::int64_t pending = 0, in_flight = 0, delivered = 0, dead = 0;
   void Move(OutboxRecord::State from, OutboxRecord::State to) {
@@ -238,15 +223,19 @@ Status SqliteOutboxStore::LoadCounts() {
     Result<SqliteStatement> stmt = db_->Prepare(
         "SELECT state, COUNT(*) FROM outbox GROUP BY state", "outbox open");
     if (!stmt.ok()) return stmt.status();
+    Delta loaded;
     for (;;) {
       Result<bool> row = stmt->Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
       std::optional<OutboxRecord::State> state = ParseState(stmt->ColumnText(0));
       if (!state) return IoError("outbox open: a row has an unknown state (corrupt file?)");
-      CountOf(*state, &counts.pending, &counts.in_flight, &counts.delivered,
-              &counts.dead) = static_cast<std::uint64_t>(stmt->ColumnInt64(1));
+      loaded.At(*state) = stmt->ColumnInt64(1);
     }
+    Apply(counts.pending, loaded.pending);
+    Apply(counts.in_flight, loaded.in_flight);
+    Apply(counts.delivered, loaded.delivered);
+    Apply(counts.dead, loaded.dead);
   }
   {
     Result<SqliteStatement> stmt = db_->Prepare(
