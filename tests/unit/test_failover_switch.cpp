@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +29,18 @@ using lifeline::StalePolicy;
 using lifeline::Status;
 using lifeline::StatusCode;
 using lifeline::UnixMillis;
+
+// Counts this thread's allocations, to prove the call path makes none.
+namespace {
+thread_local long t_allocations = 0;
+}  // namespace
+void* operator new(std::size_t size) {
+  ++t_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -1050,4 +1064,36 @@ TEST_CASE("a switch without a sink still counts everything") {
   CHECK(st.transitions_to_normal == 2);
   CHECK(st.reads == 2);
   CHECK(st.pushes == 1);
+}
+
+TEST_CASE("the call-entry decision and lease release allocate nothing") {
+  FailoverSwitchConfig c = Plain();
+  c.max_channels = 2;
+  auto sw = Make(c, nullptr);
+  const long before_normal = t_allocations;
+  for (int i = 0; i < 1000; ++i) {
+    CallEntry e = sw->Enter(kT0 + i);
+    CHECK(e.decision == CallEntryDecision::kNormalRouting);
+  }
+  CHECK(t_allocations == before_normal);
+  RequireOk(sw->Push(F, "outage", kT0 + 5'000, kT0));
+  const long before = t_allocations;
+  long busy = 0;
+  for (int i = 0; i < 1000; ++i) {
+    CallEntry a = sw->Enter(kT0 + i);
+    CallEntry b = sw->Enter(kT0 + i);
+    CallEntry x = sw->Enter(kT0 + i);  // over capacity
+    busy += x.decision == CallEntryDecision::kRejectBusy;
+    ChannelLease moved(std::move(a.lease));
+    moved.Release();
+    (void)sw->Mode(kT0 + 6'000);  // past the push's expiry: still allocation-free
+  }
+  const long after = t_allocations;
+  CHECK(after == before);
+  CHECK(busy == 1000);
+  // The counter itself works.
+  const long probe = t_allocations;
+  auto* heap = new std::string(64, 'x');
+  delete heap;
+  CHECK(t_allocations > probe);
 }
