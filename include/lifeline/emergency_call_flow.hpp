@@ -316,8 +316,9 @@ struct FlowConfig {
 };
 
 // What the PBX knows about the call when the flow starts. Strings are UTF-8;
-// limits: ids and names 256 bytes, caller_number 256 bytes, at most 64
-// context entries with keys of 1..128 bytes and values of up to 1024.
+// limits (kInvalidArgument from Create): ids and names 256 bytes, at most 64
+// context entries with keys of 1..128 bytes and values of up to 1024. An
+// unusable caller_number never fails Create (see network_number_status()).
 struct EmergencyCallInfo {
   std::string call_id;            // required
   std::string caller_number;      // the raw ANI; empty/"anonymous" = withheld

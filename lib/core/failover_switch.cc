@@ -186,17 +186,14 @@ RoutingMode FailoverSwitch::Mode(UnixMillis now) const {
 }
 
 CallEntry FailoverSwitch::Enter(UnixMillis now) {
-  CallEntry entry;
-  if (Mode(now) == RoutingMode::kNormal) return entry;  // kNormalRouting
+  // Built in place (aggregate initialisation): no lease is moved on the way.
+  if (Mode(now) == RoutingMode::kNormal) return CallEntry{};  // kNormalRouting
   if (!pool_.TryAcquire()) {
     pool_.rejected.fetch_add(1, std::memory_order_relaxed);
-    entry.decision = CallEntryDecision::kRejectBusy;
-    return entry;
+    return CallEntry{CallEntryDecision::kRejectBusy, ChannelLease()};
   }
   pool_.admitted.fetch_add(1, std::memory_order_relaxed);
-  entry.decision = CallEntryDecision::kFailoverFlow;
-  entry.lease = ChannelLease(&pool_);
-  return entry;
+  return CallEntry{CallEntryDecision::kFailoverFlow, ChannelLease(&pool_)};
 }
 
 void FailoverSwitch::Publish() {
