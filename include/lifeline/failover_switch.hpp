@@ -95,6 +95,7 @@
 #define LIFELINE_FAILOVER_SWITCH_HPP_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
