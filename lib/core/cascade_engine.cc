@@ -612,8 +612,10 @@ struct CascadeEngine::Impl {
       return;
     }
     if (inc.state.status == IncidentStatus::kActive) {
-      bool any_live = std::any_of(inc.stakes.begin(), inc.stakes.end(),
-                                  [&](std::uint64_t k) { return Live(stakes.at(k)); });
+      // While the incident is ACTIVE nobody is STOPPED, so every stakeholder
+      // is live, acknowledged or escalated: no scan needed.
+      bool any_live = static_cast<std::size_t>(inc.state.acknowledged + inc.state.escalated) <
+                      inc.stakes.size();
       if (!any_live) {
         inc.state.status = IncidentStatus::kNotSatisfied;
         Emit(CascadeEventType::kGroupNotSatisfied, now, nullptr, nullptr,
