@@ -38,7 +38,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "lifeline/clock.hpp"
@@ -79,7 +81,8 @@ class TimerWheel {
   // Moves the current time to `now` (a `now` before the current time only
   // fires what is already due) and fires every timer with expiry <= now,
   // in (expiry, start order) order. Returns how many fired. The callback may
-  // start and cancel timers, including timers of the same batch.
+  // start and cancel timers, including timers of the same batch; it must not
+  // call Advance.
   std::size_t Advance(UnixMillis now, const FireCallback& fire);
 
   // The earliest pending expiry, or nullopt when there is none. May be at or
@@ -117,15 +120,24 @@ class TimerWheel {
     return (static_cast<TimerId>(generation) << 32) | index;
   }
   const Node* Lookup(TimerId id) const;
+  // Nodes live in fixed-size chunks: growing never moves (or re-faults) the
+  // nodes already allocated.
+  static constexpr std::uint32_t kChunkBits = 12;
+  Node& At(std::uint32_t i) { return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)]; }
+  const Node& At(std::uint32_t i) const {
+    return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)];
+  }
 
   std::uint64_t current_;
   std::uint64_t next_seq_ = 0;
   std::size_t size_ = 0;
-  std::vector<Node> nodes_;
+  std::vector<std::unique_ptr<Node[]>> chunks_;
+  std::uint32_t node_count_ = 0;
   std::vector<std::uint32_t> free_;
   std::vector<std::uint32_t> heads_;                // kLevels * kSlots + 1 list heads
   std::uint64_t occupied_[kLevels] = {};           // non-empty slot bitmap per level
   std::vector<std::uint32_t> scratch_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> batch_;
 };
 
 }  // namespace lifeline

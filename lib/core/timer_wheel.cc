@@ -22,32 +22,32 @@ TimerWheel::TimerWheel(UnixMillis start)
     : current_(Clamp(start)), heads_(kLevels * kSlots + 1, kNil) {}
 
 void TimerWheel::Link(std::uint32_t list, std::uint32_t index) {
-  Node& n = nodes_[index];
+  Node& n = At(index);
   n.list = list;
   n.prev = kNil;
   n.next = heads_[list];
-  if (n.next != kNil) nodes_[n.next].prev = index;
+  if (n.next != kNil) At(n.next).prev = index;
   heads_[list] = index;
   if (list < kDueList) occupied_[list / kSlots] |= (std::uint64_t{1} << (list % kSlots));
 }
 
 void TimerWheel::Unlink(std::uint32_t index) {
-  Node& n = nodes_[index];
+  Node& n = At(index);
   if (n.prev != kNil) {
-    nodes_[n.prev].next = n.next;
+    At(n.prev).next = n.next;
   } else {
     heads_[n.list] = n.next;
     if (n.next == kNil && n.list < kDueList) {
       occupied_[n.list / kSlots] &= ~(std::uint64_t{1} << (n.list % kSlots));
     }
   }
-  if (n.next != kNil) nodes_[n.next].prev = n.prev;
+  if (n.next != kNil) At(n.next).prev = n.prev;
   n.prev = n.next = kNil;
   n.list = kNoList;
 }
 
 void TimerWheel::Release(std::uint32_t index) {
-  Node& n = nodes_[index];
+  Node& n = At(index);
   ++n.generation;
   if (n.generation == 0) n.generation = 1;  // ids are never 0
   free_.push_back(index);
@@ -55,7 +55,7 @@ void TimerWheel::Release(std::uint32_t index) {
 }
 
 void TimerWheel::Place(std::uint32_t index) {
-  std::uint64_t e = nodes_[index].expiry;
+  std::uint64_t e = At(index).expiry;
   if (e <= current_) return Link(kDueList, index);
   int level = HighestBit(e ^ current_) / kBits;
   std::uint32_t slot = static_cast<std::uint32_t>((e >> (level * kBits)) & (kSlots - 1));
@@ -68,10 +68,12 @@ TimerId TimerWheel::Start(UnixMillis expiry, std::uint64_t tag) {
     index = free_.back();
     free_.pop_back();
   } else {
-    index = static_cast<std::uint32_t>(nodes_.size());
-    nodes_.emplace_back();
+    index = node_count_++;
+    if ((index >> kChunkBits) >= chunks_.size()) {
+      chunks_.emplace_back(new Node[std::size_t{1} << kChunkBits]);
+    }
   }
-  Node& n = nodes_[index];
+  Node& n = At(index);
   n.expiry = Clamp(expiry);
   n.tag = tag;
   n.seq = next_seq_++;
@@ -84,8 +86,8 @@ const TimerWheel::Node* TimerWheel::Lookup(TimerId id) const {
   if (id == kNoTimer) return nullptr;
   std::uint32_t index = static_cast<std::uint32_t>(id & 0xffffffffu);
   std::uint32_t generation = static_cast<std::uint32_t>(id >> 32);
-  if (index >= nodes_.size()) return nullptr;
-  const Node& n = nodes_[index];
+  if (index >= node_count_) return nullptr;
+  const Node& n = At(index);
   if (n.generation != generation || n.list == kNoList) return nullptr;
   return &n;
 }
@@ -138,19 +140,19 @@ std::size_t TimerWheel::Advance(UnixMillis now_signed, const FireCallback& fire)
   // 3. Fire the due list in (expiry, start order); repeat for timers started
   //    by callbacks with an expiry <= now.
   std::size_t fired = 0;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> batch;  // (index, generation)
+  std::vector<std::pair<std::uint32_t, std::uint32_t>>& batch = batch_;  // (index, generation)
   while (heads_[kDueList] != kNil) {
     batch.clear();
-    for (std::uint32_t i = heads_[kDueList]; i != kNil; i = nodes_[i].next) {
-      batch.emplace_back(i, nodes_[i].generation);
+    for (std::uint32_t i = heads_[kDueList]; i != kNil; i = At(i).next) {
+      batch.emplace_back(i, At(i).generation);
     }
     std::sort(batch.begin(), batch.end(), [&](const auto& a, const auto& b) {
-      const Node& x = nodes_[a.first];
-      const Node& y = nodes_[b.first];
+      const Node& x = At(a.first);
+      const Node& y = At(b.first);
       return x.expiry != y.expiry ? x.expiry < y.expiry : x.seq < y.seq;
     });
     for (const auto& [index, generation] : batch) {
-      Node& n = nodes_[index];
+      Node& n = At(index);
       if (n.generation != generation || n.list != kDueList) continue;  // cancelled meanwhile
       Unlink(index);
       std::uint64_t tag = n.tag;
@@ -166,8 +168,8 @@ std::size_t TimerWheel::Advance(UnixMillis now_signed, const FireCallback& fire)
 std::optional<UnixMillis> TimerWheel::NextDeadline() const {
   if (heads_[kDueList] != kNil) {
     std::uint64_t best = current_;
-    for (std::uint32_t i = heads_[kDueList]; i != kNil; i = nodes_[i].next) {
-      best = std::min(best, nodes_[i].expiry);
+    for (std::uint32_t i = heads_[kDueList]; i != kNil; i = At(i).next) {
+      best = std::min(best, At(i).expiry);
     }
     return static_cast<UnixMillis>(best);
   }
@@ -179,8 +181,8 @@ std::optional<UnixMillis> TimerWheel::NextDeadline() const {
     std::uint64_t rotated = start == 0 ? bits : ((bits >> start) | (bits << (kSlots - start)));
     std::uint32_t slot = (start + static_cast<std::uint32_t>(__builtin_ctzll(rotated))) & (kSlots - 1);
     std::uint64_t best = ~std::uint64_t{0};
-    for (std::uint32_t i = heads_[level * kSlots + slot]; i != kNil; i = nodes_[i].next) {
-      best = std::min(best, nodes_[i].expiry);
+    for (std::uint32_t i = heads_[level * kSlots + slot]; i != kNil; i = At(i).next) {
+      best = std::min(best, At(i).expiry);
     }
     return static_cast<UnixMillis>(best);
   }
