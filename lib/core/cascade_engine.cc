@@ -777,9 +777,21 @@ Result<TriggerResult> CascadeEngine::Trigger(const CascadeTrigger& trigger, Unix
          std::string(SeverityName(trigger.severity)) + ", " + std::to_string(group->member_ids.size()) +
              " stakeholders",
          &inc);
+  // After one failed live lookup the directory is treated as down for the
+  // rest of this trigger: a mass activation must not wait N timeouts.
+  DirectoryProvider* provider = m.provider;
+  std::string outage_reason;
   for (const std::string& member_id : group->member_ids) {
     Result<ResolvedContact> contact =
-        ResolveContact(*m.directory, m.provider, member_id, m.config.directory_timeout_ms);
+        ResolveContact(*m.directory, provider, member_id, m.config.directory_timeout_ms);
+    if (contact.ok() && provider == nullptr && m.provider != nullptr) {
+      contact->stale_contact_data = true;
+      contact->stale_reason = outage_reason + " (earlier lookup in this trigger)";
+    } else if (contact.ok() && contact->stale_contact_data &&
+               contact->stale_reason.rfind("directory lookup failed", 0) == 0) {
+      provider = nullptr;
+      outage_reason = contact->stale_reason;
+    }
     std::uint64_t key = m.next_id++;
     Impl::Stake& st = m.stakes[key];
     st.incident = serial;

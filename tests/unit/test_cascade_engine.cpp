@@ -581,12 +581,18 @@ TEST_CASE("Directory API down: the cached record is used and flagged stale") {
   DownProvider down;
   Harness h(CascadeConfig(), &down);
   h.Start("INC-1", Severity::kP1, "trio");
-  CHECK(down.calls == 3);
+  CHECK(down.calls == 1);  // one timeout, not one per member
   for (const char* who : {"alice", "bob", "carol"}) CHECK(h.State("INC-1", who).stale_contact_data);
   CHECK(h.sink.Count(CascadeEventType::kContactDataStale) == 3);
-  const CascadeEvent* e = h.sink.Last(CascadeEventType::kContactDataStale);
+  REQUIRE(h.sink.Count(CascadeEventType::kContactDataStale, "alice") == 1);
+  const CascadeEvent* e = nullptr;
+  for (const auto& ev : h.sink.events) {
+    if (ev.type == CascadeEventType::kContactDataStale && ev.member_id == "alice") e = &ev;
+  }
   REQUIRE(e != nullptr);
   CHECK(e->detail == "directory lookup failed: HRIS unavailable");
+  CHECK(h.sink.Last(CascadeEventType::kContactDataStale)->detail ==
+        "directory lookup failed: HRIS unavailable (earlier lookup in this trigger)");
   CHECK(e->stale_contact_data);
   // Every later event of these stakeholders carries the flag too.
   auto out = h.Take();
@@ -814,4 +820,52 @@ TEST_CASE("Mass activation: 500 stakeholders, SMS carrier throttling after 150 m
   }
   CHECK(engine.QueuedCount("sms") == 0);
   CHECK(engine.QueuedCount("email") == 0);
+}
+
+TEST_CASE("An ack while a retry sits in a throttled queue cancels both timer and message") {
+  CascadeConfig c;
+  c.endpoint_limit = 1;
+  c.endpoint_window_ms = 60'000;  // one SMS a minute: the retry has to queue
+  Harness h(c);
+  h.Start("INC-1", Severity::kP1, "solo-bob");
+  OutboundMessage first = h.One();
+  h.Receipt(first, AttemptStatus::kFailed);
+  CHECK(h.At(kT0 + 15'000).empty());           // retry due, but the endpoint is full
+  CHECK(h.engine->QueuedCount("sms") == 1);
+  CHECK(h.engine->NextDeadline() == kT0 + 60'000);
+  h.now = kT0 + 20'000;
+  REQUIRE(h.engine->Acknowledge("INC-1", "bob", Channel::kSms, h.now).ok());
+  CHECK(h.engine->QueuedCount("sms") == 0);
+  CHECK_FALSE(h.engine->NextDeadline().has_value());
+  CHECK(h.At(kT0 + 60'000).empty());
+  const auto& st = h.State("INC-1", "bob");
+  REQUIRE(st.attempts.size() == 2);
+  CHECK(st.attempts[1].status == AttemptStatus::kCancelled);
+  CHECK(st.attempts[1].retry == 1);
+}
+
+TEST_CASE("Hard failure through retries: 3 channels x (1 + 3 retries) then the manager") {
+  Harness h;
+  h.Start("INC-1", Severity::kP1, "solo-bob");  // sms, email, voice
+  std::vector<OutboundMessage> out = h.Take();
+  int attempts = 0;
+  for (Channel channel : {Channel::kSms, Channel::kEmail, Channel::kVoice}) {
+    for (int retry = 0; retry <= 3; ++retry) {
+      REQUIRE(out.size() == 1);
+      CHECK(out[0].channel == channel);
+      ++attempts;
+      h.Receipt(out[0], AttemptStatus::kFailed);
+      if (retry < 3) out = h.At(h.now + CascadeConfig().RetryDelay(retry));
+      else out = h.Take();
+    }
+  }
+  CHECK(attempts == 12);
+  const auto& st = h.State("INC-1", "bob");
+  CHECK(st.status == StakeholderStatus::kEscalated);
+  CHECK(st.consecutive_failures == 3);
+  CHECK(h.sink.Count(CascadeEventType::kCascadeFailure) == 1);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].escalation);
+  // 3 channels x (15 + 30 + 60 s) of waiting.
+  CHECK(h.now == kT0 + 3 * 105'000);
 }
