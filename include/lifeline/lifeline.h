@@ -151,6 +151,124 @@ LIFELINE_API void lifeline_clock_free(lifeline_clock_t* clock);
 
 /* @@SECTION:dedup@@ */
 
+/* ======================================================================== */
+/* Notification cascades                                                     */
+/* ======================================================================== */
+
+/* A stakeholder notification cascade engine (docs/cascade.md): on a trigger
+ * it notifies every member of a stakeholder group channel after channel
+ * until they acknowledge, with retries, hold times, escalation to the group's
+ * on-call manager and per-endpoint throttling. It does no I/O and reads no
+ * clock: every call takes now_ms, messages to send come out of
+ * lifeline_cascade_take_outbound as JSON, and the host reports send results
+ * and receipts back.
+ *
+ * Thread-safety: a cascade handle must not be used from two threads at once. */
+typedef struct lifeline_cascade_t lifeline_cascade_t;
+
+/* What the provider answered to a send (lifeline_cascade_on_send_result). */
+typedef enum lifeline_send_result {
+  LIFELINE_SEND_ACCEPTED = 0,     /* queued at the provider; receipts follow */
+  LIFELINE_SEND_DELIVERED = 1,    /* delivered synchronously (e.g. webhook 2xx) */
+  LIFELINE_SEND_FAILED = 2,
+  LIFELINE_SEND_UNREACHABLE = 3,
+  LIFELINE_SEND_THROTTLED = 4     /* HTTP 429: re-queued, endpoint paused */
+} lifeline_send_result;
+
+/* Attempt statuses, as in receipts and the state JSON. */
+typedef enum lifeline_attempt_status {
+  LIFELINE_ATTEMPT_QUEUED = 0,
+  LIFELINE_ATTEMPT_PENDING = 1,
+  LIFELINE_ATTEMPT_DELIVERED = 2,
+  LIFELINE_ATTEMPT_ACKNOWLEDGED = 3,
+  LIFELINE_ATTEMPT_FAILED = 4,
+  LIFELINE_ATTEMPT_TIMEOUT = 5,
+  LIFELINE_ATTEMPT_UNREACHABLE = 6,
+  LIFELINE_ATTEMPT_CANCELLED = 7
+} lifeline_attempt_status;
+
+/* Creates an engine. directory_json is the stakeholder directory (groups and
+ * members); config_json the CascadeConfig JSON, or NULL / "" for the
+ * defaults. Unknown keys are refused, naming their path. */
+LIFELINE_API lifeline_status lifeline_cascade_new(const char* directory_json,
+                                                  const char* config_json,
+                                                  int64_t now_ms,
+                                                  lifeline_cascade_t** out);
+LIFELINE_API void lifeline_cascade_free(lifeline_cascade_t* cascade);
+
+/* Starts a cascade from a trigger JSON (incidentId, severity "P1".."P4",
+ * stakeholderGroupId, messageTemplate, timestamp RFC 3339, variables?).
+ * *out_duplicate is 1 when an existing cascade for the same incidentId was
+ * returned instead (open, or closed within the idempotency window).
+ * LIFELINE_E_NOT_FOUND for an unknown group. */
+LIFELINE_API lifeline_status lifeline_cascade_trigger(lifeline_cascade_t* cascade,
+                                                      const char* trigger_json,
+                                                      int64_t now_ms,
+                                                      int* out_duplicate);
+
+/* The messages the throttles allow out now, as a JSON array of
+ * {"messageId", "incidentId", "memberId", "channel", "endpoint", "address",
+ * "text", "severity", "escalation"}. Taken messages become PENDING. On
+ * LIFELINE_E_BUFFER_TOO_SMALL, *needed (if not NULL) gets the size and the
+ * same messages are returned by the next call: nothing is lost. */
+LIFELINE_API lifeline_status lifeline_cascade_take_outbound(lifeline_cascade_t* cascade,
+                                                            int64_t now_ms, char* out,
+                                                            size_t cap, size_t* needed);
+
+/* The provider's answer to a send. provider_ref (may be NULL) is matched by
+ * later receipts; retry_after_ms (>= 0, 0 = default) applies to THROTTLED. */
+LIFELINE_API lifeline_status lifeline_cascade_on_send_result(lifeline_cascade_t* cascade,
+                                                             uint64_t message_id,
+                                                             lifeline_send_result result,
+                                                             const char* provider_ref,
+                                                             int64_t retry_after_ms,
+                                                             int64_t now_ms);
+
+/* A delivery receipt, by message id or by provider reference. status is
+ * PENDING, DELIVERED, ACKNOWLEDGED, FAILED or UNREACHABLE. Late, duplicate
+ * and out-of-order receipts are accepted and ignored. */
+LIFELINE_API lifeline_status lifeline_cascade_on_receipt(lifeline_cascade_t* cascade,
+                                                         uint64_t message_id,
+                                                         lifeline_attempt_status status,
+                                                         int64_t now_ms);
+LIFELINE_API lifeline_status lifeline_cascade_on_provider_receipt(
+    lifeline_cascade_t* cascade, const char* provider_ref, lifeline_attempt_status status,
+    int64_t now_ms);
+
+/* An acknowledgement not tied to an attempt (SMS reply, email link). */
+LIFELINE_API lifeline_status lifeline_cascade_acknowledge(lifeline_cascade_t* cascade,
+                                                          const char* incident_id,
+                                                          const char* member_id,
+                                                          int64_t now_ms);
+
+/* Closes (resolves) an incident: every timer and queued message stops. */
+LIFELINE_API lifeline_status lifeline_cascade_close(lifeline_cascade_t* cascade,
+                                                    const char* incident_id,
+                                                    int64_t now_ms);
+
+/* Fires due timers. */
+LIFELINE_API lifeline_status lifeline_cascade_on_timer(lifeline_cascade_t* cascade,
+                                                       int64_t now_ms);
+
+/* When to call on_timer / take_outbound next. *out_has is 0 when idle
+ * (then *out_unix_ms is untouched). */
+LIFELINE_API lifeline_status lifeline_cascade_next_deadline(const lifeline_cascade_t* cascade,
+                                                            int64_t* out_unix_ms,
+                                                            int* out_has);
+
+/* The state of one incident's cascade as JSON (the seed schema per
+ * stakeholder plus the attempt history). LIFELINE_E_NOT_FOUND when unknown. */
+LIFELINE_API lifeline_status lifeline_cascade_state_json(const lifeline_cascade_t* cascade,
+                                                         const char* incident_id, char* out,
+                                                         size_t cap, size_t* needed);
+
+/* The events emitted since the last call, as a JSON array of {"type", "at",
+ * "incidentId", "groupId", "memberId", "channel", "attemptId", "detail",
+ * "staleContactData"}, then forgotten. Same buffer rules as take_outbound. */
+LIFELINE_API lifeline_status lifeline_cascade_take_events(lifeline_cascade_t* cascade,
+                                                          char* out, size_t cap,
+                                                          size_t* needed);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -13,6 +13,7 @@ from .clock import Clock  # noqa: F401
 
 # @@SECTION:imports-dedup@@
 
+from .cascade import AttemptStatus, Cascade, SendResult  # noqa: F401
 # @@SECTION:imports-more@@
 
 

@@ -90,6 +90,26 @@ _FUNCTIONS = [
 
     # --- dedup cache -------------------------------------------------------------
     # @@SECTION:dedup@@
+    # --- notification cascades ------------------------------------------------
+    ("lifeline_cascade_new", _Status, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64, handle_pp]),
+    ("lifeline_cascade_free", None, [handle_p]),
+    ("lifeline_cascade_trigger", _Status, [handle_p, ctypes.c_char_p, ctypes.c_int64, c_int_p]),
+    ("lifeline_cascade_take_outbound", _Status,
+     [handle_p, ctypes.c_int64, ctypes.c_char_p, ctypes.c_size_t, c_size_t_p]),
+    ("lifeline_cascade_on_send_result", _Status,
+     [handle_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64]),
+    ("lifeline_cascade_on_receipt", _Status, [handle_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_int64]),
+    ("lifeline_cascade_on_provider_receipt", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int64]),
+    ("lifeline_cascade_acknowledge", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64]),
+    ("lifeline_cascade_close", _Status, [handle_p, ctypes.c_char_p, ctypes.c_int64]),
+    ("lifeline_cascade_on_timer", _Status, [handle_p, ctypes.c_int64]),
+    ("lifeline_cascade_next_deadline", _Status, [handle_p, c_int64_p, c_int_p]),
+    ("lifeline_cascade_state_json", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, c_size_t_p]),
+    ("lifeline_cascade_take_events", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_size_t, c_size_t_p]),
 ]
 
 
