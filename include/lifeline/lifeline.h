@@ -263,7 +263,7 @@ LIFELINE_API lifeline_status lifeline_retry_is_retryable(int http_status, int tr
  * A token count starts at max_tokens; each retryable failure takes 1, each
  * success gives back token_ratio; retries are allowed only while the count
  * is above max_tokens / 2. Both values are kept in thousandths. Over any
- * run, retries allowed <= max_tokens / 2 + token_ratio * successes.
+ * run, retries allowed < max_tokens / 2 + token_ratio * successes.
  *
  * Thread-safety: every function may be called from any thread at once. */
 typedef struct lifeline_retry_budget_t lifeline_retry_budget_t;

@@ -21,15 +21,17 @@
 // token (integers, so the threshold comparison is exact): `max_tokens` and
 // `token_ratio` are rounded to the nearest 0.001.
 //
-// What that guarantees: the count is above max_tokens / 2 after each failure
-// that is followed by an allowed retry, and it can only have been raised by
-// successes, so over any run
+// What that guarantees, when each retry is preceded by the RecordFailure of
+// the attempt it repeats: the count is above max_tokens / 2 after each such
+// failure, it started at max_tokens and only successes raise it, so over
+// any run
 //
-//     retries allowed <= max_tokens / 2 + token_ratio * successes.
+//     retries allowed < max_tokens / 2 + token_ratio * successes.
 //
 // With gRPC's usual max_tokens = 10, token_ratio = 0.1, a total outage lets
-// through at most 5 retries in all, however many requests fail, and while
-// things are healthy retries may run at up to about 10% of successes.
+// through at most 4 retries in all (the count goes 9, 8, 7, 6, then 5 which
+// is not above 5), however many requests fail, and while things are healthy
+// retries may run at up to about 10% of successes.
 //
 // Example:
 //
