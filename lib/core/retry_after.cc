@@ -9,7 +9,9 @@
 // GCC 12 reports a false "may be used uninitialized" inside date::parse's
 // seconds handling (date.h, from_stream); the variable is always written
 // before it is read.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <date/date.h>
 
 #include <algorithm>
