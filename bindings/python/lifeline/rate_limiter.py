@@ -26,9 +26,10 @@ class RateLimiter(_native.Handle):
     _free = staticmethod(lib.lifeline_rate_limiter_free)
 
     def __init__(self, requests, period_ms):
+        super().__init__(None)  # closed until the C call succeeds
         out = ctypes.c_void_p()
         lib.lifeline_rate_limiter_new(requests, period_ms, ctypes.byref(out))
-        super().__init__(out.value)
+        self._as_parameter_ = out.value
         self.requests = requests
         self.period_ms = period_ms
 
@@ -56,9 +57,10 @@ class KeyedRateLimiter(_native.Handle):
     _free = staticmethod(lib.lifeline_keyed_rate_limiter_free)
 
     def __init__(self, requests, period_ms, max_keys=1024):
+        super().__init__(None)  # closed until the C call succeeds
         out = ctypes.c_void_p()
         lib.lifeline_keyed_rate_limiter_new(requests, period_ms, max_keys, ctypes.byref(out))
-        super().__init__(out.value)
+        self._as_parameter_ = out.value
         self.requests = requests
         self.period_ms = period_ms
         self.max_keys = max_keys

@@ -108,9 +108,10 @@ class Backoff(_native.Handle):
     def __init__(self, policy=None, seed=0):
         policy = policy if policy is not None else RetryPolicy()
         c_policy = policy._to_c()
+        super().__init__(None)  # closed until the C call succeeds
         out = ctypes.c_void_p()
         lib.lifeline_backoff_new(ctypes.byref(c_policy), seed, ctypes.byref(out))
-        super().__init__(out.value)
+        self._as_parameter_ = out.value
         self.policy = policy
         self.give_up_reason = GiveUp.NONE
 
@@ -167,9 +168,10 @@ class RetryBudget(_native.Handle):
     _free = staticmethod(lib.lifeline_retry_budget_free)
 
     def __init__(self, max_tokens=10.0, token_ratio=0.1):
+        super().__init__(None)  # closed until the C call succeeds
         out = ctypes.c_void_p()
         lib.lifeline_retry_budget_new(float(max_tokens), float(token_ratio), ctypes.byref(out))
-        super().__init__(out.value)
+        self._as_parameter_ = out.value
 
     def record_success(self):
         self._check_open()
