@@ -29,7 +29,9 @@
 // list explicit transitions only up to 2037 for rule-based zones; after the
 // last one, the zone's POSIX TZ rule (the TZif footer, e.g.
 // "EST5EDT,M3.2.0,M11.1.0") is applied through date/ptz.h, so New York in
-// 2040 still observes DST. A footer that ptz.h cannot read (e.g. negative
+// 2040 still observes DST. The rule's transitions are materialised into the
+// table through 2100; later instants evaluate the rule on the fly (slower,
+// still allocation-free). A footer that ptz.h cannot read (e.g. negative
 // transition times, "M3.5.0/-1") leaves the last offset in force after the
 // last explicit transition, which is what date/tz.h itself does.
 //

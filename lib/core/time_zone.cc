@@ -168,7 +168,21 @@ Result<std::unique_ptr<TimeZone>> TimeZone::Load(std::string_view iana_name) {
         rule->name_b = jul.abbrev;
         rule->abbrev_a = tz->Intern(jan.abbrev);
         rule->abbrev_b = tz->Intern(jul.abbrev);
-        tz->rule_from_ = from;
+        // Materialise the rule's transitions through 2100 so that the usual
+        // conversions stay a table lookup; later instants ask the rule.
+        const date::sys_seconds table_end{date::sys_days{date::year{2101} / 1 / 1}};
+        date::sys_seconds t{std::chrono::seconds{from}};
+        while (t < table_end) {
+          const date::sys_info info = rule->posix.get_info(t);
+          const auto offset = static_cast<std::int32_t>(info.offset.count());
+          const std::uint16_t abbrev = info.abbrev == rule->name_a ? rule->abbrev_a : rule->abbrev_b;
+          if (tz->transitions_.back().offset != offset || tz->transitions_.back().abbrev != abbrev) {
+            tz->transitions_.push_back({std::max(ToSeconds(info.begin), from), offset, abbrev});
+          }
+          if (info.end <= t) break;
+          t = info.end;
+        }
+        tz->rule_from_ = tz->transitions_.back().at;
         tz->rule_ = std::move(rule);
       }
     } catch (const std::exception&) {

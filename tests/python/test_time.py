@@ -97,37 +97,67 @@ class LocalTimeTest(unittest.TestCase):
                 self.assertEqual(lifeline.local_to_utc(text, zone, gap=GapPolicy.SHIFT_FORWARD),
                                  (expected, LocalKind.SHIFTED))
 
-    def test_agrees_with_python_zoneinfo_over_decades(self):
+    def test_agrees_with_python_zoneinfo_1990_to_2060(self):
+        self._check_against_zoneinfo(
+            (NY, "Europe/London", "Europe/Dublin", "Australia/Lord_Howe", "America/Sao_Paulo",
+             "Pacific/Apia", "Africa/Casablanca", "Asia/Kathmandu"), 1990, 2060)
+
+    def test_agrees_with_python_zoneinfo_across_2100(self):
+        # Lifeline's tables hold rule transitions through 2100, then the rule
+        # is evaluated on the fly.
+        self._check_against_zoneinfo(
+            (NY, "Europe/Dublin", "Australia/Lord_Howe"), 2095, 2106)
+
+    @staticmethod
+    def _offset_changes(info, first, last):
+        """UTC instants in [first, last) at which zone ``info`` changes its
+        offset, found with zoneinfo alone (weekly scan, then bisection)."""
+        def offset(moment):
+            return moment.astimezone(info).utcoffset()
+        changes = []
+        week = datetime.timedelta(days=7)
+        t = first
+        while t < last:
+            if offset(t) != offset(t + week):
+                lo, hi = t, t + week
+                while hi - lo > datetime.timedelta(seconds=1):
+                    mid = lo + (hi - lo) / 2
+                    mid = mid.replace(microsecond=0)
+                    if offset(mid) == offset(lo):
+                        lo = mid
+                    else:
+                        hi = mid
+                changes.append(hi)
+                t = hi
+                continue
+            t += week
+        return changes
+
+    def _check_against_zoneinfo(self, zones, first_year, last_year):
         # zoneinfo is an independent reader of the same tz database (TZif
         # data and POSIX footer rules): fold=0 is SHIFT_FORWARD in a gap and
         # EARLIEST in an overlap, fold=1 is LATEST in an overlap. Checked
-        # every 20 minutes through each day on which the offset changes
-        # between 1990 and 2060, plus a sparse walk through every hour.
+        # every 15 minutes from two hours before to two hours after each
+        # offset change, plus a sparse walk through every hour of the day.
         try:
             from zoneinfo import ZoneInfo
         except ImportError:  # Python < 3.9
             self.skipTest("zoneinfo not available")
-        zones = (NY, "Europe/London", "Europe/Dublin", "Australia/Lord_Howe",
-                 "America/Sao_Paulo", "Pacific/Apia", "Africa/Casablanca", "Asia/Kathmandu")
         utc = datetime.timezone.utc
-        first = datetime.datetime(1990, 1, 1, tzinfo=utc)
-        last = datetime.datetime(2060, 1, 1, tzinfo=utc)
+        first = datetime.datetime(first_year, 1, 1, tzinfo=utc)
+        last = datetime.datetime(last_year, 1, 1, tzinfo=utc)
         for zone in zones:
             info = ZoneInfo(zone)
             samples = []
-            day = first
-            offset = day.astimezone(info).utcoffset()
-            while day < last:
-                following = day + datetime.timedelta(days=1)
-                following_offset = following.astimezone(info).utcoffset()
-                if following_offset != offset:
-                    local = (day.astimezone(info) - datetime.timedelta(hours=6)).replace(
-                        tzinfo=None, second=0, microsecond=0)
-                    for _ in range(36 * 3):
-                        samples.append(local)
-                        local += datetime.timedelta(minutes=20)
-                offset = following_offset
-                day = following
+            for change in self._offset_changes(info, first, last):
+                before = (change - datetime.timedelta(seconds=1)).astimezone(info)
+                after = change.astimezone(info)
+                local = (min(before, after).replace(tzinfo=None, second=0, microsecond=0)
+                         - datetime.timedelta(hours=2))
+                end = max(before, after).replace(tzinfo=None) + datetime.timedelta(hours=2)
+                while local <= end:
+                    samples.append(local)
+                    local += datetime.timedelta(minutes=15)
             local = first.replace(tzinfo=None)
             while local < last.replace(tzinfo=None):
                 samples.append(local)
