@@ -119,13 +119,17 @@ Result<std::unique_ptr<TimeZone>> TimeZone::Load(std::string_view iana_name) {
   if (iana_name.empty() || iana_name.size() > 255) {
     return NotFound("time zone " + DescribeName(iana_name) + " is not in the tz database");
   }
+  // date::locate_zone would throw for an unknown name; unknown names are
+  // ordinary input here, so look the name up without an exception.
   const date::time_zone* zone = nullptr;
-  try {
-    zone = date::locate_zone(std::string(iana_name));
-  } catch (const std::runtime_error&) {
+  const date::tzdb& db = date::get_tzdb();
+  auto found = std::find_if(db.zones.begin(), db.zones.end(),
+                            [iana_name](const date::time_zone& z) { return z.name() == iana_name; });
+  if (found == db.zones.end()) {
     return NotFound("time zone " + DescribeName(iana_name) +
                     " is not in the tz database (" + kZoneInfoDir + ")");
   }
+  zone = &*found;
   std::unique_ptr<TimeZone> tz(new TimeZone());
   tz->name_.assign(iana_name);
   tz->abbreviations_.reserve(16);
@@ -329,7 +333,13 @@ Result<const TimeZone*> FindTimeZone(std::string_view iana_name) {
     if (it != cache.zones.end()) return static_cast<const TimeZone*>(it->second.get());
   }
   // Loading reads files: do it outside the lock; the first insert wins.
-  Result<std::unique_ptr<TimeZone>> loaded = TimeZone::Load(iana_name);
+  Result<std::unique_ptr<TimeZone>> loaded = InternalError("time zone not loaded");
+  try {
+    loaded = TimeZone::Load(iana_name);
+  } catch (const std::exception& e) {
+    // date/tz.h throws when the tz database or a zone file is unreadable.
+    return Unavailable(std::string("the OS tz database could not be read: ") + e.what());
+  }
   if (!loaded.ok()) return loaded.status();
   absl::MutexLock lock(&cache.mu);
   auto inserted = cache.zones.try_emplace(std::string(iana_name), std::move(*loaded));
