@@ -23,29 +23,6 @@ std::string ExpectedAt(std::string_view text, std::size_t pos, std::string_view 
   return m;
 }
 
-Status ScanDigits(std::string_view text, std::size_t* pos, int count, int* value,
-                  std::string_view what) {
-  int v = 0;
-  for (int i = 0; i < count; ++i) {
-    std::size_t at = *pos + static_cast<std::size_t>(i);
-    if (at >= text.size() || text[at] < '0' || text[at] > '9') {
-      return InvalidArgument(ExpectedAt(text, at, what));
-    }
-    v = v * 10 + (text[at] - '0');
-  }
-  *pos += static_cast<std::size_t>(count);
-  *value = v;
-  return Status::Ok();
-}
-
-Status ScanChar(std::string_view text, std::size_t* pos, char c, std::string_view what) {
-  if (*pos >= text.size() || text[*pos] != c) {
-    return InvalidArgument(ExpectedAt(text, *pos, what));
-  }
-  ++*pos;
-  return Status::Ok();
-}
-
 bool IsValidDate(int year, int month, int day) {
   if (month < 1 || month > 12 || day < 1 || day > 31) return false;
   return date::year_month_day{date::year{year}, date::month{static_cast<unsigned>(month)},
@@ -60,29 +37,40 @@ std::int64_t DaysFromCivil(int year, int month, int day) {
 }
 
 Status ScanDateHourMinute(std::string_view text, Fields* f, std::size_t* pos) {
+  // The happy path builds no Status: each step only says where it failed.
   *pos = 0;
-  Status s = ScanDigits(text, pos, 4, &f->year, "a 4-digit year");
-  if (!s.ok()) return s;
-  if (f->year < 1) return InvalidArgument(ProblemAt(0, "year must be 0001-9999"));
-  if (!(s = ScanChar(text, pos, '-', "'-' after the year")).ok()) return s;
-  if (!(s = ScanDigits(text, pos, 2, &f->month, "a 2-digit month")).ok()) return s;
-  if (f->month < 1 || f->month > 12) {
+  std::size_t at = 0;
+  const char* what = nullptr;
+  if (!ReadDigits(text, pos, 4, &f->year, &at)) {
+    what = "a 4-digit year";
+  } else if (f->year < 1) {
+    return InvalidArgument(ProblemAt(0, "year must be 0001-9999"));
+  } else if (!ReadChar(text, pos, '-', &at)) {
+    what = "'-' after the year";
+  } else if (!ReadDigits(text, pos, 2, &f->month, &at)) {
+    what = "a 2-digit month";
+  } else if (f->month < 1 || f->month > 12) {
     return InvalidArgument(ProblemAt(5, "month must be 01-12"));
-  }
-  if (!(s = ScanChar(text, pos, '-', "'-' after the month")).ok()) return s;
-  if (!(s = ScanDigits(text, pos, 2, &f->day, "a 2-digit day")).ok()) return s;
-  if (!IsValidDate(f->year, f->month, f->day)) {
+  } else if (!ReadChar(text, pos, '-', &at)) {
+    what = "'-' after the month";
+  } else if (!ReadDigits(text, pos, 2, &f->day, &at)) {
+    what = "a 2-digit day";
+  } else if (!IsValidDate(f->year, f->month, f->day)) {
     return InvalidArgument(ProblemAt(8, "day does not exist in that month and year"));
+  } else if (!ReadChar(text, pos, 'T', &at) && !ReadChar(text, pos, 't', &at)) {
+    what = "'T' between the date and the time";
+  } else if (!ReadDigits(text, pos, 2, &f->hour, &at)) {
+    what = "a 2-digit hour";
+  } else if (f->hour > 23) {
+    return InvalidArgument(ProblemAt(11, "hour must be 00-23"));
+  } else if (!ReadChar(text, pos, ':', &at)) {
+    what = "':' after the hour";
+  } else if (!ReadDigits(text, pos, 2, &f->minute, &at)) {
+    what = "a 2-digit minute";
+  } else if (f->minute > 59) {
+    return InvalidArgument(ProblemAt(14, "minute must be 00-59"));
   }
-  if (*pos >= text.size() || (text[*pos] != 'T' && text[*pos] != 't')) {
-    return InvalidArgument(ExpectedAt(text, *pos, "'T' between the date and the time"));
-  }
-  ++*pos;
-  if (!(s = ScanDigits(text, pos, 2, &f->hour, "a 2-digit hour")).ok()) return s;
-  if (f->hour > 23) return InvalidArgument(ProblemAt(11, "hour must be 00-23"));
-  if (!(s = ScanChar(text, pos, ':', "':' after the hour")).ok()) return s;
-  if (!(s = ScanDigits(text, pos, 2, &f->minute, "a 2-digit minute")).ok()) return s;
-  if (f->minute > 59) return InvalidArgument(ProblemAt(14, "minute must be 00-59"));
+  if (what != nullptr) return InvalidArgument(ExpectedAt(text, at, what));
   return Status::Ok();
 }
 

@@ -35,12 +35,33 @@ std::string ExpectedAt(std::string_view text, std::size_t pos, std::string_view 
 std::string ProblemAt(std::size_t pos, std::string_view problem);
 
 // Reads exactly `count` ASCII digits at `*pos` into `*value` and advances
-// `*pos`. Fails with ExpectedAt(..., what) without advancing.
-Status ScanDigits(std::string_view text, std::size_t* pos, int count, int* value,
-                  std::string_view what);
+// `*pos`. On failure returns false, leaves `*pos` alone and sets `*fail_at`
+// to the offending position. Builds no Status (the parsers' hot path).
+inline bool ReadDigits(std::string_view text, std::size_t* pos, int count, int* value,
+                       std::size_t* fail_at) {
+  int v = 0;
+  for (std::size_t i = *pos, end = *pos + static_cast<std::size_t>(count); i < end; ++i) {
+    if (i >= text.size() || text[i] < '0' || text[i] > '9') {
+      *fail_at = i;
+      return false;
+    }
+    v = v * 10 + (text[i] - '0');
+  }
+  *pos += static_cast<std::size_t>(count);
+  *value = v;
+  return true;
+}
 
-// Requires the character `c` at `*pos` and advances past it.
-Status ScanChar(std::string_view text, std::size_t* pos, char c, std::string_view what);
+// Requires the character `c` at `*pos` and advances past it; on failure
+// returns false and sets `*fail_at`.
+inline bool ReadChar(std::string_view text, std::size_t* pos, char c, std::size_t* fail_at) {
+  if (*pos >= text.size() || text[*pos] != c) {
+    *fail_at = *pos;
+    return false;
+  }
+  ++*pos;
+  return true;
+}
 
 // Reads "YYYY-MM-DD" then 'T' or 't' then "HH:MM" from position 0. Checks
 // year 0001-9999, month 01-12, that the day exists in that month and year,

@@ -12,8 +12,8 @@ namespace {
 
 using civil_text::ExpectedAt;
 using civil_text::ProblemAt;
-using civil_text::ScanChar;
-using civil_text::ScanDigits;
+using civil_text::ReadChar;
+using civil_text::ReadDigits;
 
 constexpr std::int64_t kMillisPerDay = 86'400'000;
 
@@ -29,13 +29,18 @@ void Put2(char* p, unsigned v) {
 }  // namespace
 
 Result<UnixMillis> ParseRfc3339(std::string_view text) {
+  constexpr const char* kOffset = "a time offset ('Z', 'z', '+hh:mm' or '-hh:mm')";
   civil_text::Fields f;
   std::size_t pos = 0;
-  Status s = civil_text::ScanDateHourMinute(text, &f, &pos);
-  if (!s.ok()) return s;
-  if (!(s = ScanChar(text, &pos, ':', "':' after the minute")).ok()) return s;
+  if (Status s = civil_text::ScanDateHourMinute(text, &f, &pos); !s.ok()) return s;
+  std::size_t at = 0;
+  if (!ReadChar(text, &pos, ':', &at)) {
+    return InvalidArgument(ExpectedAt(text, at, "':' after the minute"));
+  }
   const std::size_t second_pos = pos;
-  if (!(s = ScanDigits(text, &pos, 2, &f.second, "a 2-digit second")).ok()) return s;
+  if (!ReadDigits(text, &pos, 2, &f.second, &at)) {
+    return InvalidArgument(ExpectedAt(text, at, "a 2-digit second"));
+  }
   if (f.second > 60) return InvalidArgument(ProblemAt(second_pos, "second must be 00-60"));
 
   // Fraction: any number of digits, truncated to milliseconds.
@@ -56,10 +61,7 @@ Result<UnixMillis> ParseRfc3339(std::string_view text) {
 
   // Offset: Z, z, +hh:mm or -hh:mm.
   int offset_minutes = 0;
-  if (pos >= text.size()) {
-    return InvalidArgument(
-        ExpectedAt(text, pos, "a time offset ('Z', 'z', '+hh:mm' or '-hh:mm')"));
-  }
+  if (pos >= text.size()) return InvalidArgument(ExpectedAt(text, pos, kOffset));
   const char sign = text[pos];
   if (sign == 'Z' || sign == 'z') {
     ++pos;
@@ -68,16 +70,21 @@ Result<UnixMillis> ParseRfc3339(std::string_view text) {
     int oh = 0;
     int om = 0;
     const std::size_t oh_pos = pos;
-    if (!(s = ScanDigits(text, &pos, 2, &oh, "a 2-digit offset hour")).ok()) return s;
+    if (!ReadDigits(text, &pos, 2, &oh, &at)) {
+      return InvalidArgument(ExpectedAt(text, at, "a 2-digit offset hour"));
+    }
     if (oh > 23) return InvalidArgument(ProblemAt(oh_pos, "offset hour must be 00-23"));
-    if (!(s = ScanChar(text, &pos, ':', "':' inside the offset (+hh:mm)")).ok()) return s;
+    if (!ReadChar(text, &pos, ':', &at)) {
+      return InvalidArgument(ExpectedAt(text, at, "':' inside the offset (+hh:mm)"));
+    }
     const std::size_t om_pos = pos;
-    if (!(s = ScanDigits(text, &pos, 2, &om, "a 2-digit offset minute")).ok()) return s;
+    if (!ReadDigits(text, &pos, 2, &om, &at)) {
+      return InvalidArgument(ExpectedAt(text, at, "a 2-digit offset minute"));
+    }
     if (om > 59) return InvalidArgument(ProblemAt(om_pos, "offset minute must be 00-59"));
     offset_minutes = (oh * 60 + om) * (sign == '-' ? -1 : 1);
   } else {
-    return InvalidArgument(
-        ExpectedAt(text, pos, "a time offset ('Z', 'z', '+hh:mm' or '-hh:mm')"));
+    return InvalidArgument(ExpectedAt(text, pos, kOffset));
   }
   if (pos != text.size()) {
     return InvalidArgument(ExpectedAt(text, pos, "the end of the text after the offset"));

@@ -4,18 +4,17 @@
 #include "lifeline/time_zone.hpp"
 
 #include <absl/base/thread_annotations.h>
-#include <absl/container/flat_hash_map.h>
-#include <absl/strings/string_view.h>
 #include <absl/synchronization/mutex.h>
 #include <date/date.h>
 #include <date/ptz.h>  // defines non-inline functions: include in this file only
 #include <date/tz.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iterator>
-#include <optional>
 
 #include "core/civil_text.hpp"
 #include "lifeline/rfc3339.hpp"
@@ -225,7 +224,25 @@ TimeZone::Span TimeZone::SpanAt(std::int64_t utc_seconds) const {
 int TimeZone::SpansBetween(std::int64_t lo, std::int64_t hi, Span* out, int cap) const {
   int n = 0;
   std::int64_t t = lo;
-  while (true) {
+  if (t < rule_from_) {
+    // One binary search, then walk the table.
+    auto it = std::upper_bound(
+        transitions_.begin(), transitions_.end(), t,
+        [](std::int64_t v, const Transition& tr) { return v < tr.at; });
+    for (std::size_t i = static_cast<std::size_t>(it - transitions_.begin()) - 1;
+         i < transitions_.size() && transitions_[i].at < rule_from_; ++i) {
+      if (n == cap) return -1;
+      Span& span = out[n++];
+      span.begin = transitions_[i].at;
+      span.end = i + 1 < transitions_.size() ? transitions_[i + 1].at : kMax64;
+      if (span.end > rule_from_) span.end = rule_from_;
+      span.offset = transitions_[i].offset;
+      span.abbrev = transitions_[i].abbrev;
+      if (span.end > hi || span.end == kMax64) return n;
+      t = span.end;
+    }
+  }
+  while (true) {  // beyond the table: the zone's POSIX rule
     if (n == cap) return -1;
     const Span span = SpanAt(t);
     out[n++] = span;
@@ -312,27 +329,73 @@ Status TimeZone::ResolveLocalSeconds(std::int64_t local, GapPolicy gap, OverlapP
 }
 
 // ---------------------------------------------------------------------------
-// The zone cache.
+// The zone cache: an open-addressing table of atomic pointers. Zones are
+// only ever added (there are fewer than the table has slots: the tz database
+// has about 600 names), so readers probe without a lock and without
+// allocating; writers take a mutex and publish a zone with a release store.
 // ---------------------------------------------------------------------------
 namespace {
-struct ZoneCache {
-  absl::Mutex mu;
-  absl::flat_hash_map<std::string, std::unique_ptr<TimeZone>> zones ABSL_GUARDED_BY(mu);
+class ZoneCache {
+ public:
+  explicit ZoneCache(std::size_t capacity)
+      : capacity_(capacity), slots_(new std::atomic<const TimeZone*>[capacity]) {
+    for (std::size_t i = 0; i < capacity_; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
+  }
+
+  const TimeZone* Find(std::string_view name) const {
+    const std::size_t mask = capacity_ - 1;
+    for (std::size_t i = std::hash<std::string_view>()(name) & mask;; i = (i + 1) & mask) {
+      const TimeZone* zone = slots_[i].load(std::memory_order_acquire);
+      if (zone == nullptr || zone->name() == name) return zone;
+    }
+  }
+
+  // Adds `zone` unless a zone of that name is already there; returns the
+  // one in the cache, or nullptr when the table is full.
+  const TimeZone* Insert(std::unique_ptr<TimeZone> zone) {
+    absl::MutexLock lock(&mu_);
+    const std::size_t mask = capacity_ - 1;
+    for (std::size_t i = std::hash<std::string_view>()(zone->name()) & mask;; i = (i + 1) & mask) {
+      const TimeZone* present = slots_[i].load(std::memory_order_acquire);
+      if (present != nullptr && present->name() == zone->name()) return present;
+      if (present == nullptr) {
+        if ((size_ + 1) * 2 > capacity_) return nullptr;  // keep probes short
+        ++size_;
+        slots_[i].store(zone.get(), std::memory_order_release);
+        return zone.release();  // owned by the cache until the process exits
+      }
+    }
+  }
+
+ private:
+  const std::size_t capacity_;  // a power of two
+  std::unique_ptr<std::atomic<const TimeZone*>[]> slots_;
+  absl::Mutex mu_;
+  std::size_t size_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
 ZoneCache& Cache() {
-  static ZoneCache* cache = new ZoneCache();  // never destroyed: zones outlive statics
+  // Sized once for every name in the tz database. Never destroyed: zones
+  // must outlive every static that might still convert times at exit.
+  static ZoneCache* cache = [] {
+    std::size_t names = 1024;
+    try {
+      names = std::max(names, date::get_tzdb().zones.size());
+    } catch (const std::exception&) {
+      // No readable tz database: every lookup will fail anyway.
+    }
+    std::size_t capacity = 1;
+    while (capacity < names * 2 + 2) capacity *= 2;
+    return new ZoneCache(capacity);
+  }();
   return *cache;
 }
 }  // namespace
 
 Result<const TimeZone*> FindTimeZone(std::string_view iana_name) {
   ZoneCache& cache = Cache();
-  {
-    absl::ReaderMutexLock lock(&cache.mu);
-    auto it = cache.zones.find(absl::string_view(iana_name.data(), iana_name.size()));
-    if (it != cache.zones.end()) return static_cast<const TimeZone*>(it->second.get());
-  }
-  // Loading reads files: do it outside the lock; the first insert wins.
+  if (const TimeZone* zone = cache.Find(iana_name)) return zone;
+  // Loading reads files: it runs outside the lock; the first insert wins.
   Result<std::unique_ptr<TimeZone>> loaded = InternalError("time zone not loaded");
   try {
     loaded = TimeZone::Load(iana_name);
@@ -341,9 +404,9 @@ Result<const TimeZone*> FindTimeZone(std::string_view iana_name) {
     return Unavailable(std::string("the OS tz database could not be read: ") + e.what());
   }
   if (!loaded.ok()) return loaded.status();
-  absl::MutexLock lock(&cache.mu);
-  auto inserted = cache.zones.try_emplace(std::string(iana_name), std::move(*loaded));
-  return static_cast<const TimeZone*>(inserted.first->second.get());
+  const TimeZone* zone = cache.Insert(std::move(*loaded));
+  if (zone == nullptr) return InternalError("the time zone cache is full");
+  return zone;
 }
 
 // ---------------------------------------------------------------------------
@@ -357,8 +420,10 @@ Result<LocalDateTime> ParseLocalDateTime(std::string_view text) {
   if (pos < text.size() && text[pos] == ':') {
     ++pos;
     const std::size_t second_pos = pos;
-    s = civil_text::ScanDigits(text, &pos, 2, &f.second, "a 2-digit second");
-    if (!s.ok()) return s;
+    std::size_t at = 0;
+    if (!civil_text::ReadDigits(text, &pos, 2, &f.second, &at)) {
+      return InvalidArgument(ExpectedAt(text, at, "a 2-digit second"));
+    }
     if (f.second > 59) return InvalidArgument(ProblemAt(second_pos, "second must be 00-59"));
   }
   if (pos != text.size()) {
