@@ -19,6 +19,7 @@
 #include <new>
 #include <vector>
 
+#include "lifeline/business_hours.hpp"
 #include "lifeline/lifeline.h"
 #include "lifeline/rfc3339.hpp"
 #include "lifeline/time_zone.hpp"
@@ -222,6 +223,37 @@ void BM_FormatRfc3339_DateFormat(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_FormatRfc3339_DateFormat);
+
+// Mon-Fri 08:00-20:00 New York with holidays: NextOpen from instants spread
+// over 2026 (some open, most a few hours or a weekend away from opening).
+void BM_BusinessHours_NextOpen(benchmark::State& state) {
+  auto hours = lifeline::BusinessHours::FromJson(
+      R"({"timeZone":"America/New_York","weekly":{"mon":[["08:00","20:00"]],)"
+      R"("tue":[["08:00","20:00"]],"wed":[["08:00","20:00"]],"thu":[["08:00","20:00"]],)"
+      R"("fri":[["08:00","20:00"]]},"holidays":["2026-07-03","2026-12-25","2027-01-01"]})");
+  const std::vector<lifeline::UnixMillis> inputs = Instants();
+  std::size_t i = 0;
+  AllocationCounter count(state);
+  for (auto _ : state) {
+    auto r = hours->NextOpen(inputs[i++ & 255]);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_BusinessHours_NextOpen);
+
+void BM_BusinessHours_IsOpen(benchmark::State& state) {
+  auto hours = lifeline::BusinessHours::FromJson(
+      R"({"timeZone":"America/New_York","weekly":{"mon":[["08:00","20:00"]],)"
+      R"("fri":[["08:00","20:00"]]},"holidays":["2026-12-25"]})");
+  const std::vector<lifeline::UnixMillis> inputs = Instants();
+  std::size_t i = 0;
+  AllocationCounter count(state);
+  for (auto _ : state) {
+    bool open = hours->IsOpen(inputs[i++ & 255]);
+    benchmark::DoNotOptimize(open);
+  }
+}
+BENCHMARK(BM_BusinessHours_IsOpen);
 
 }  // namespace
 
