@@ -152,15 +152,16 @@ Result<std::unique_ptr<TimeZone>> TimeZone::Load(std::string_view iana_name) {
   }
 
   // 2. After the last explicit transition, the TZif footer's POSIX rule.
-  const std::string footer = ReadTzifFooter(iana_name);
+  // (A zone without any explicit transition keeps its one offset.)
+  const std::string footer =
+      tz->transitions_.size() > 1 ? ReadTzifFooter(iana_name) : std::string();
   if (!footer.empty()) {
     try {
       auto rule = std::make_unique<Rule>(footer);
       const date::sys_info probe =
           rule->posix.get_info(date::sys_seconds{date::sys_days{date::year{2100} / 1 / 1}});
       const std::int64_t from = tz->transitions_.back().at;
-      const date::sys_info at_from =
-          rule->posix.get_info(date::sys_seconds{std::chrono::seconds{from == kMin64 ? 0 : from}});
+      const date::sys_info at_from = rule->posix.get_info(date::sys_seconds{std::chrono::seconds{from}});
       const bool has_dst = probe.end < last_day;
       if (has_dst && at_from.offset.count() == tz->transitions_.back().offset) {
         const date::sys_info jan =

@@ -174,6 +174,22 @@ TEST_CASE("Apia: Friday 2011-12-30 never happened, so its hours never open") {
   CHECK(Next(h, 1325228400000) == 1325268000000);
 }
 
+TEST_CASE("Nuuk skips Saturday 23:00-24:00; a Sunday holiday then starts at the jump") {
+  // Sat 2026-03-28 23:00 -02 (03-29T01:00Z) -> Sun 00:00 -01.
+  const char* weekly = R"("weekly":{"sat":[["22:00","24:00"]],"sun":[["00:00","02:00"]]})";
+  BusinessHours open_sunday = Make(std::string(R"({"timeZone":"America/Nuuk",)") + weekly + "}");
+  CHECK(open_sunday.IsOpen(1774742400000));      // Sat 22:00 -02 (00:00Z)
+  CHECK(open_sunday.IsOpen(1774746000000));      // Sun 00:00 -01 (01:00Z)
+  CHECK(open_sunday.IsOpen(1774753200000 - 1));  // Sun 01:59:59.999 -01
+  CHECK_FALSE(open_sunday.IsOpen(1774753200000));  // Sun 02:00 -01 (03:00Z)
+  BusinessHours closed_sunday = Make(std::string(R"({"timeZone":"America/Nuuk",)") + weekly +
+                                     R"(,"holidays":["2026-03-29"]})");
+  CHECK(closed_sunday.IsOpen(1774746000000 - 1));  // Sat 22:59:59.999 -02
+  CHECK_FALSE(closed_sunday.IsOpen(1774746000000));  // Sun 00:00 -01, a holiday
+  // Next: Saturday 2026-04-04 22:00 -01 (23:00Z).
+  CHECK(Next(closed_sunday, 1774746000000) == 1775343600000);
+}
+
 TEST_CASE("A schedule that is never open answers NotFound") {
   for (const char* weekly : {"{}", R"({"mon":[],"sun":[]})"}) {
     BusinessHours h = Make(NewYork(weekly));

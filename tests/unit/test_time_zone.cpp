@@ -291,6 +291,18 @@ TEST_CASE("Africa/Casablanca: the clocks go back for Ramadan and forward after")
   CheckLocal("Africa/Casablanca", 1771120799000, L(2026, 2, 15, 2, 59, 59), 3600, "+01");
 }
 
+TEST_CASE("America/Nuuk: DST at -1:00 local time, a gap across midnight") {
+  // Greenland changes at 01:00 UTC: Sat 2026-03-28 23:00 -02 -> Sun 00:00 -01,
+  // Sat 2026-10-24 24:00 -01 -> 23:00 -02. Its TZif footer
+  // "<-02>2<-01>,M3.5.0/-1,M10.5.0/0" is one date/ptz.h cannot read; the
+  // explicit transitions (through 2037) still apply.
+  CheckGap("America/Nuuk", L(2026, 3, 28, 23, 30), 1774747800000 /* 03-29T01:30Z */,
+           1774746000000 /* 03-29T01:00Z */);
+  CheckOverlap("America/Nuuk", L(2026, 10, 24, 23, 30), 1792888200000 /* 10-25T00:30Z */,
+               1792891800000 /* 10-25T01:30Z */);
+  CheckLocal("America/Nuuk", 1774746000000, L(2026, 3, 29, 0, 0), -3600, "-01");
+}
+
 TEST_CASE("The millisecond carries through, except to the transition instant") {
   const TimeZone& ny = Zone("America/New_York");
   auto unique = LocalToUtc(ny, L(2026, 7, 1, 12, 0, 0, 250), GapPolicy::kReject,
