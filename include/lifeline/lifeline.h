@@ -131,7 +131,122 @@ LIFELINE_API void lifeline_clock_free(lifeline_clock_t* clock);
 /* Time normalisation                                                        */
 /* ======================================================================== */
 
-/* @@SECTION:time@@ */
+/* Callbacks must reach the platform in UTC, and DST must never shift them.
+ * These functions read and write RFC 3339, turn a local wall time in an IANA
+ * zone into UTC with an explicit policy for DST gaps and overlaps, and answer
+ * business-hours questions. Zones come from the OS tz database
+ * (/usr/share/zoneinfo); a zone is loaded once and cached for the life of
+ * the process. docs/time.md has the long form.
+ *
+ * Thread-safety: every function may be called from any thread; a
+ * lifeline_business_hours_t is immutable and may be shared between threads. */
+
+/* A local time that the clocks skip (spring forward): 2026-03-08T02:30 in
+ * America/New_York. */
+typedef enum lifeline_gap_policy {
+  /* Fail with LIFELINE_E_NONEXISTENT_TIME. */
+  LIFELINE_GAP_REJECT = 0,
+  /* Read the wall time with the offset in force before the transition:
+   * 02:30 EST = 07:30Z, shown as 03:30 EDT (java.time, Python zoneinfo). */
+  LIFELINE_GAP_SHIFT_FORWARD = 1,
+  /* The instant of the transition: 07:00Z = 03:00 EDT. */
+  LIFELINE_GAP_NEXT_VALID = 2
+} lifeline_gap_policy;
+
+/* A local time that the clocks show twice (fall back): 2026-11-01T01:30 in
+ * America/New_York. */
+typedef enum lifeline_overlap_policy {
+  LIFELINE_OVERLAP_REJECT = 0,   /* fail with LIFELINE_E_AMBIGUOUS_TIME */
+  LIFELINE_OVERLAP_EARLIEST = 1, /* the first pass: 01:30 EDT = 05:30Z */
+  LIFELINE_OVERLAP_LATEST = 2    /* the second pass: 01:30 EST = 06:30Z */
+} lifeline_overlap_policy;
+
+/* Which case lifeline_local_to_utc met. */
+typedef enum lifeline_local_kind {
+  LIFELINE_LOCAL_UNIQUE = 0,   /* the local time happens exactly once */
+  LIFELINE_LOCAL_SHIFTED = 1,  /* it was in a gap; the gap policy resolved it */
+  LIFELINE_LOCAL_AMBIGUOUS = 2 /* it was in an overlap; the overlap policy resolved it */
+} lifeline_local_kind;
+
+/* "YYYY-MM-DDTHH:MM:SS.sssZ" and its NUL. */
+#define LIFELINE_RFC3339_BUFFER_SIZE 25
+/* "YYYY-MM-DDTHH:MM:SS" and its NUL (lifeline_utc_to_local). */
+#define LIFELINE_LOCAL_TIME_BUFFER_SIZE 20
+/* Enough for every zone abbreviation in the tz database ("EDT", "+0530"). */
+#define LIFELINE_TZ_ABBREV_BUFFER_SIZE 16
+
+/* Parses a strict RFC 3339 timestamp, "2026-03-08T02:30:00.5-05:00":
+ * full-date "T" full-time with a mandatory offset "Z" or "+hh:mm"/"-hh:mm".
+ * "t" and "z" may be lowercase; any number of fraction digits, truncated to
+ * the millisecond; "-00:00" is UTC; second 60 only where the UTC time is
+ * 23:59:60, read as 23:59:59 of that minute. Years 0001-9999.
+ * Anything else (no offset, "+0100", 02-30, 2023-02-29, hour 24, spaces,
+ * non-ASCII) gives LIFELINE_E_INVALID_ARGUMENT and a last error that names
+ * the 0-based position: "lifeline_rfc3339_parse: position 19: ...". */
+LIFELINE_API lifeline_status lifeline_rfc3339_parse(const char* text, int64_t* out_unix_ms);
+
+/* Writes "YYYY-MM-DDTHH:MM:SS.sssZ" (UTC, always three fraction digits) to
+ * out. cap must be at least LIFELINE_RFC3339_BUFFER_SIZE, else
+ * LIFELINE_E_BUFFER_TOO_SMALL. unix_ms must lie in 0001-01-01T00:00:00Z ..
+ * 9999-12-31T23:59:59.999Z (-62135596800000 .. 253402300799999), else
+ * LIFELINE_E_INVALID_ARGUMENT. */
+LIFELINE_API lifeline_status lifeline_rfc3339_format(int64_t unix_ms, char* out, size_t cap);
+
+/* Converts a wall-clock reading in the IANA zone tz ("America/New_York") to
+ * UTC. local is "YYYY-MM-DDTHH:MM" or "YYYY-MM-DDTHH:MM:SS", without offset
+ * or fraction. gap_policy is a lifeline_gap_policy, overlap_policy a
+ * lifeline_overlap_policy. On LIFELINE_OK, *out_unix_ms is the instant
+ * (under LIFELINE_GAP_NEXT_VALID, the transition itself) and *out_kind, when
+ * out_kind is not NULL, a lifeline_local_kind.
+ * Errors: LIFELINE_E_INVALID_ARGUMENT (a bad local text, e.g. one carrying an
+ * offset or a date that does not exist; a policy value outside its enum),
+ * LIFELINE_E_NOT_FOUND (an unknown zone), LIFELINE_E_NONEXISTENT_TIME and
+ * LIFELINE_E_AMBIGUOUS_TIME (the reject policies). */
+LIFELINE_API lifeline_status lifeline_local_to_utc(const char* local, const char* tz,
+                                                   int gap_policy, int overlap_policy,
+                                                   int64_t* out_unix_ms, int* out_kind);
+
+/* The wall-clock reading in zone tz at unix_ms, written as
+ * "YYYY-MM-DDTHH:MM:SS" (milliseconds dropped) to out_local (local_cap at
+ * least LIFELINE_LOCAL_TIME_BUFFER_SIZE). *out_offset_seconds gets the UTC
+ * offset in seconds east of Greenwich (EDT: -14400) and out_abbrev the zone
+ * abbreviation ("EDT"; abbrev_cap LIFELINE_TZ_ABBREV_BUFFER_SIZE is always
+ * enough); both may be NULL when not wanted. Nothing is written unless the
+ * result is LIFELINE_OK. LIFELINE_E_NOT_FOUND for an unknown zone,
+ * LIFELINE_E_INVALID_ARGUMENT when the local date would fall outside years
+ * 0001-9999. */
+LIFELINE_API lifeline_status lifeline_utc_to_local(int64_t unix_ms, const char* tz,
+                                                   char* out_local, size_t local_cap,
+                                                   int32_t* out_offset_seconds,
+                                                   char* out_abbrev, size_t abbrev_cap);
+
+/* A weekly schedule in a zone plus holidays: when callbacks are allowed.
+ * Created from JSON:
+ *   {"timeZone": "America/New_York",
+ *    "weekly": {"mon": [["08:00", "20:00"]], "tue": [["08:00", "12:00"], ["13:00", "20:00"]]},
+ *    "holidays": ["2026-12-25"]}
+ * Intervals are [open, close) on the local wall clock, close up to "24:00";
+ * a missing weekday is closed; holidays close the whole local date. Across
+ * DST, a boundary happens the first time the wall clock shows that time or
+ * later (a gap moves it to the transition, an overlap takes the first pass),
+ * so the schedule is never open at a wall time outside its hours.
+ * Immutable; thread-safe. */
+typedef struct lifeline_business_hours_t lifeline_business_hours_t;
+
+/* LIFELINE_E_INVALID_ARGUMENT names the key that is wrong (unknown keys and
+ * wrong types are refused); LIFELINE_E_NOT_FOUND for an unknown timeZone. */
+LIFELINE_API lifeline_status lifeline_business_hours_new(const char* spec_json,
+                                                         lifeline_business_hours_t** out);
+/* *out_open is 1 when unix_ms lies inside an opening, else 0. */
+LIFELINE_API lifeline_status lifeline_business_hours_is_open(const lifeline_business_hours_t* bh,
+                                                             int64_t unix_ms, int* out_open);
+/* The next allowed callback time: the first instant at or after unix_ms
+ * inside an opening (unix_ms itself when open). LIFELINE_E_NOT_FOUND when
+ * the schedule is never open. */
+LIFELINE_API lifeline_status lifeline_business_hours_next_open(
+    const lifeline_business_hours_t* bh, int64_t unix_ms, int64_t* out_unix_ms);
+/* Accepts NULL. */
+LIFELINE_API void lifeline_business_hours_free(lifeline_business_hours_t* bh);
 
 /* ======================================================================== */
 /* Retry and backoff                                                         */

@@ -7,7 +7,9 @@ The names follow the C ABI: ``lifeline_clock_now(c, &t)`` in C is
 from ._native import lib as _lib
 from .errors import *  # noqa: F401,F403
 from .clock import Clock  # noqa: F401
-# @@SECTION:imports-time@@
+from .time import (  # noqa: F401
+    GapPolicy, OverlapPolicy, LocalKind, parse_rfc3339, format_rfc3339,
+    local_to_utc, utc_to_local, BusinessHours)
 
 from .retry import (  # noqa: F401
     Backoff, GiveUp, Jitter, RetryBudget, RetryPolicy, TransportError, is_retryable,

@@ -80,7 +80,17 @@ _FUNCTIONS = [
     ("lifeline_clock_set", _Status, [handle_p, ctypes.c_int64]),
     ("lifeline_clock_free", None, [handle_p]),
     # --- time normalisation ------------------------------------------------
-    # @@SECTION:time@@
+    ("lifeline_rfc3339_parse", _Status, [ctypes.c_char_p, c_int64_p]),
+    ("lifeline_rfc3339_format", _Status, [ctypes.c_int64, ctypes.c_char_p, ctypes.c_size_t]),
+    ("lifeline_local_to_utc", _Status,
+     [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, c_int64_p, c_int_p]),
+    ("lifeline_utc_to_local", _Status,
+     [ctypes.c_int64, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t,
+      ctypes.POINTER(ctypes.c_int32), ctypes.c_char_p, ctypes.c_size_t]),
+    ("lifeline_business_hours_new", _Status, [ctypes.c_char_p, handle_pp]),
+    ("lifeline_business_hours_is_open", _Status, [handle_p, ctypes.c_int64, c_int_p]),
+    ("lifeline_business_hours_next_open", _Status, [handle_p, ctypes.c_int64, c_int64_p]),
+    ("lifeline_business_hours_free", None, [handle_p]),
 
     # --- retry and backoff ---------------------------------------------------
     ("lifeline_retry_policy_init", _Status, [ctypes.c_void_p]),
