@@ -11,7 +11,7 @@ from .clock import Clock  # noqa: F401
 
 # @@SECTION:imports-retry@@
 
-# @@SECTION:imports-dedup@@
+from .dedup import DedupCache  # noqa: F401
 
 # @@SECTION:imports-more@@
 
