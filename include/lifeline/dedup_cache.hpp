@@ -168,6 +168,8 @@ class DedupCache {
   std::size_t capacity() const noexcept { return capacity_; }
   DurationMillis ttl_ms() const noexcept { return ttl_ms_; }
   std::size_t shard_count() const noexcept { return shard_mask_ + 1; }
+  // The bytes reserved for entries at construction; constant afterwards.
+  std::size_t memory_bytes() const noexcept { return memory_bytes_; }
 
  private:
   struct Shard;
@@ -188,6 +190,8 @@ class DedupCache {
   std::uint64_t hash_key_[4];
   HashFn hash_;
   std::unique_ptr<Shard[]> shards_;
+  void* memory_ = nullptr;  // every shard's table and ring (std::free)
+  std::size_t memory_bytes_ = 0;
   // Capacity no shard holds. Invariant, outside a reclaiming pass:
   // pool_ + sum(shard.spare) + sum(shard.count) == capacity_.
   std::atomic<std::size_t> pool_;

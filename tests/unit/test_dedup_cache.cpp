@@ -24,21 +24,29 @@ using lifeline::UnixMillis;
 
 // --- Allocation counting ---------------------------------------------------
 // Every allocation in this test binary goes through these, so a test can
-// assert that a stretch of code on its own thread allocated nothing.
+// assert that a stretch of code on its own thread allocated nothing. They
+// are noinline because g++ 12 warns (-Wmismatched-new-delete) when it
+// inlines malloc and free into their callers.
 namespace {
 thread_local bool t_counting = false;
 thread_local long t_allocations = 0;
 }  // namespace
 
-void* operator new(std::size_t size) {
+__attribute__((noinline)) void* operator new(std::size_t size) {
   if (t_counting) ++t_allocations;
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-// noinline: g++ 12 warns (-Wmismatched-new-delete) when it inlines free()
-// into callers that got their pointer from operator new.
 __attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
 __attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// The nothrow forms must pair with the deletes above (Catch2 uses them).
+__attribute__((noinline)) void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  if (t_counting) ++t_allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
+__attribute__((noinline)) void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -201,6 +209,16 @@ TEST_CASE("Create refuses bad options and names them") {
   CHECK((*cache)->ttl_ms() == 60000);
   CHECK((*cache)->shard_count() == 16);
   CHECK((*cache)->size() == 0);
+}
+
+TEST_CASE("Memory is reserved up front and bounded by capacity") {
+  for (std::size_t capacity : {100000, 1000000}) {
+    INFO("capacity " << capacity);
+    auto cache = Make(kTtl, capacity);
+    CHECK(cache->memory_bytes() >= 56 * capacity);
+    CHECK(cache->memory_bytes() <= 66 * capacity);
+  }
+  CHECK(Make(kTtl, 10)->memory_bytes() <= 16 * 64 * 10);  // tiny: room is capped at capacity
 }
 
 // --- TTL -------------------------------------------------------------------------
