@@ -193,8 +193,10 @@ class DedupCache {
   void* memory_ = nullptr;  // every shard's table and ring (std::free)
   std::size_t memory_bytes_ = 0;
   // Capacity no shard holds. Invariant, outside a reclaiming pass:
-  // pool_ + sum(shard.spare) + sum(shard.count) == capacity_.
-  std::atomic<std::size_t> pool_;
+  // pool_ + sum(shard.spare) + sum(shard.count) == capacity_. On its own
+  // cache line: it is written now and then, the fields above are read by
+  // every check.
+  alignas(64) std::atomic<std::size_t> pool_;
   // Serialises reclaiming passes (the slow path near full), never taken on
   // the hot path and never while holding a shard lock.
   std::mutex reclaim_mu_;
