@@ -466,7 +466,69 @@ LIFELINE_API void lifeline_keyed_rate_limiter_free(lifeline_keyed_rate_limiter_t
 /* Dedup cache                                                               */
 /* ======================================================================== */
 
-/* @@SECTION:dedup@@ */
+/* "Have we seen this request in the last TTL?" with bounded memory: the
+ * callback request ids of the IVR failover (seed 000, 60 s) and the incident
+ * ids of the notification cascade (seed 004, 5 minutes).
+ *
+ *  - lifeline_dedup_check answers first seen (*out_duplicate = 0, and the key
+ *    is remembered) or duplicate (*out_duplicate = 1). A key first seen at
+ *    t0 is a duplicate for every check with now_ms < t0 + ttl_ms and has
+ *    expired at now_ms >= t0 + ttl_ms. A duplicate does not extend the window.
+ *  - At most `capacity` entries are live. When all are live at now_ms, a new
+ *    key gets LIFELINE_E_FULL and is not remembered; a live entry is never
+ *    evicted to make room. Memory (about 60 bytes per unit of capacity) is
+ *    reserved by lifeline_dedup_new and checks never allocate.
+ *  - Keys are any bytes (key_len > 0). They are kept only as 128-bit
+ *    HighwayHash digests under a 256-bit hash key, never in clear. Digests
+ *    are the same in every process and on every machine for the same hash
+ *    key. lifeline_dedup_new uses the fixed, public default hash key (the 32
+ *    ASCII bytes "Lifeline dedup default key v1.0!"): stable but not secret.
+ *    Nodes that must agree share a key through lifeline_dedup_new_keyed;
+ *    keep it secret when keys come from untrusted callers.
+ *  - Time is given, never read. A now_ms earlier than one the cache has
+ *    already been given counts as that later time (docs/dedup.md).
+ *
+ * Thread-safety: every function may be called concurrently on the same
+ * handle, except lifeline_dedup_free. Threads racing on the same key see
+ * exactly one first-seen. */
+typedef struct lifeline_dedup_t lifeline_dedup_t;
+
+#define LIFELINE_DEDUP_HASH_KEY_SIZE 32
+#define LIFELINE_DEDUP_DIGEST_SIZE 16
+
+/* A cache holding keys ttl_ms (> 0) with at most capacity (> 0) live
+ * entries, with the default hash key. */
+LIFELINE_API lifeline_status lifeline_dedup_new(int64_t ttl_ms, size_t capacity,
+                                                lifeline_dedup_t** out);
+/* As lifeline_dedup_new, with the hash key: hash_key_len must be
+ * LIFELINE_DEDUP_HASH_KEY_SIZE (32) bytes. */
+LIFELINE_API lifeline_status lifeline_dedup_new_keyed(int64_t ttl_ms, size_t capacity,
+                                                      const void* hash_key, size_t hash_key_len,
+                                                      lifeline_dedup_t** out);
+/* First seen (0, remembered) or duplicate (1) at now_ms. key_len must be > 0.
+ * LIFELINE_E_FULL: first seen, but the cache is full; not remembered. */
+LIFELINE_API lifeline_status lifeline_dedup_check(lifeline_dedup_t* d, const void* key,
+                                                  size_t key_len, int64_t now_ms,
+                                                  int* out_duplicate);
+/* As lifeline_dedup_check, for the LIFELINE_DEDUP_DIGEST_SIZE-byte digest
+ * lifeline_dedup_digest gave for a key (e.g. kept as a request id). */
+LIFELINE_API lifeline_status lifeline_dedup_check_digest(lifeline_dedup_t* d,
+                                                         const uint8_t* digest, int64_t now_ms,
+                                                         int* out_duplicate);
+/* Writes the 16-byte digest the cache keeps for key into out (cap >= 16, or
+ * LIFELINE_E_BUFFER_TOO_SMALL): HighwayHash-128's two 64-bit words, each
+ * little-endian. Changes nothing in the cache. */
+LIFELINE_API lifeline_status lifeline_dedup_digest(const lifeline_dedup_t* d, const void* key,
+                                                   size_t key_len, uint8_t* out, size_t cap);
+/* The number of entries held: those live at the latest now_ms the cache has
+ * seen, plus any expired ones no check has dropped yet. */
+LIFELINE_API lifeline_status lifeline_dedup_size(const lifeline_dedup_t* d, size_t* out_size);
+/* Drops every entry expired at now_ms and writes the number still held to
+ * *out_size (which may be NULL). Optional: checks drop expired entries as
+ * they go; this makes the count exact and is cheap to call from a timer. */
+LIFELINE_API lifeline_status lifeline_dedup_expire(lifeline_dedup_t* d, int64_t now_ms,
+                                                   size_t* out_size);
+LIFELINE_API void lifeline_dedup_free(lifeline_dedup_t* d);
 
 /* ======================================================================== */
 /* Notification cascades                                                     */

@@ -16,7 +16,7 @@ from .retry import (  # noqa: F401
     parse_retry_after)
 from .rate_limiter import KeyedRateLimiter, RateLimiter  # noqa: F401
 
-# @@SECTION:imports-dedup@@
+from .dedup import DedupCache  # noqa: F401
 
 from .cascade import AttemptStatus, Cascade, SendResult  # noqa: F401
 # @@SECTION:imports-more@@

@@ -123,7 +123,18 @@ _FUNCTIONS = [
     ("lifeline_keyed_rate_limiter_free", None, [handle_p]),
 
     # --- dedup cache -------------------------------------------------------------
-    # @@SECTION:dedup@@
+    ("lifeline_dedup_new", _Status, [ctypes.c_int64, ctypes.c_size_t, handle_pp]),
+    ("lifeline_dedup_new_keyed", _Status,
+     [ctypes.c_int64, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, handle_pp]),
+    ("lifeline_dedup_check", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int64, c_int_p]),
+    ("lifeline_dedup_check_digest", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_int64, c_int_p]),
+    ("lifeline_dedup_digest", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]),
+    ("lifeline_dedup_size", _Status, [handle_p, c_size_t_p]),
+    ("lifeline_dedup_expire", _Status, [handle_p, ctypes.c_int64, c_size_t_p]),
+    ("lifeline_dedup_free", None, [handle_p]),
     # --- notification cascades ------------------------------------------------
     ("lifeline_cascade_new", _Status, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64, handle_pp]),
     ("lifeline_cascade_free", None, [handle_p]),

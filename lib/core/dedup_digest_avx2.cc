@@ -1,0 +1,43 @@
+// HighwayHash-128, AVX2 implementation (see dedup_digest.hpp).
+//
+// The library is compiled without -mavx2, so this file switches the target on
+// with a pragma before it includes HighwayHash's target-specific headers. Those
+// headers are "restricted" (highwayhash/arch_specific.h): everything they
+// define lives in namespace highwayhash::AVX2 or is static inline, so the
+// AVX2 code cannot leak into other translation units. Only C headers are
+// included after the pragma.
+#include "core/dedup_digest.hpp"
+
+#if defined(__x86_64__)
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,bmi2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,bmi2,fma")
+#endif
+
+#define HH_TARGET_NAME AVX2
+#include <highwayhash/highwayhash.h>
+
+namespace lifeline::internal {
+
+void HighwayHash128Avx2(const std::uint64_t key[4], const char* data, std::size_t size,
+                        std::uint64_t out[2]) {
+  const highwayhash::HHKey hh_key = {key[0], key[1], key[2], key[3]};
+  highwayhash::HHStateT<HH_TARGET> state(hh_key);
+  highwayhash::HHResult128 result;
+  highwayhash::HighwayHashT(&state, data, size, &result);
+  out[0] = result[0];
+  out[1] = result[1];
+}
+
+}  // namespace lifeline::internal
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#endif  // __x86_64__
