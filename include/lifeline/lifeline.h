@@ -648,6 +648,228 @@ LIFELINE_API lifeline_status lifeline_cascade_take_events(lifeline_cascade_t* ca
                                                           char* out, size_t cap,
                                                           size_t* needed);
 
+/* ======================================================================== */
+/* IVR failover engine                                                       */
+/* ======================================================================== */
+
+/* The emergency IVR failover engine: the failover switch, the per-call
+ * emergency flow, and durable asynchronous callback submission to Genesys
+ * Cloud, NICE CXone or a webhook (docs/failover.md, docs/call-flow.md,
+ * docs/callbacks.md; every configuration key is in docs/config.md).
+ *
+ * The engine owns one background thread that sends due callbacks over HTTP
+ * (libcurl) and, when configured, polls the failover state endpoint. Call
+ * threads never wait on the network: lifeline_call_* and
+ * lifeline_callback_submit at most commit one row to the local outbox.
+ *
+ * Thread-safety: every function may be called from any thread, except that
+ * one lifeline_call_t must not be used from two threads at once, and
+ * lifeline_engine_close must not race with other calls on the engine. */
+typedef struct lifeline_engine_t lifeline_engine_t;
+
+/* A request id: 32 lower-case hex digits and a NUL. */
+#define LIFELINE_REQUEST_ID_BUFFER_SIZE 33
+
+/* Opens an engine from its JSON configuration. On start it recovers the
+ * outbox: requests left pending by an earlier process resume. */
+LIFELINE_API lifeline_status lifeline_engine_open(const char* config_json,
+                                                  lifeline_engine_t** out);
+
+/* As lifeline_engine_open, with the engine's time taken from `clock` (a
+ * manual clock replays a scenario exactly). The engine keeps its own
+ * reference: the clock handle may be freed first. */
+LIFELINE_API lifeline_status lifeline_engine_open_with_clock(const char* config_json,
+                                                             lifeline_clock_t* clock,
+                                                             lifeline_engine_t** out);
+
+/* Waits until the outbox holds no pending or in-flight request, or until
+ * timeout_ms of real time have passed (LIFELINE_E_TIMEOUT). Requests that are
+ * waiting on a backoff or a Retry-After only become due as the engine's
+ * clock advances. */
+LIFELINE_API lifeline_status lifeline_engine_drain(lifeline_engine_t* engine,
+                                                   int64_t timeout_ms);
+
+/* Waits until the engine has done everything due at its clock's current
+ * time: nothing in flight and nothing due. For manual clocks: advance the
+ * clock, then settle. LIFELINE_E_TIMEOUT after timeout_ms of real time. */
+LIFELINE_API lifeline_status lifeline_engine_settle(lifeline_engine_t* engine,
+                                                    int64_t timeout_ms);
+
+/* Stops cleanly: requests not yet delivered stay in the outbox for the next
+ * open. NULL is harmless. */
+LIFELINE_API void lifeline_engine_close(lifeline_engine_t* engine);
+
+/* Events (mode transitions, staleness, dead letters), as one JSON object per
+ * call, e.g. {"type":"failover_transition","from":"NORMAL","to":"FAILOVER",
+ * "cause":"push","reason":"...","at":...}. Called on the thread that caused
+ * the event; it must not call back into the engine. NULL clears it. */
+typedef void (*lifeline_event_callback)(const char* event_json, void* user_data);
+LIFELINE_API lifeline_status lifeline_engine_set_event_callback(lifeline_engine_t* engine,
+                                                                lifeline_event_callback callback,
+                                                                void* user_data);
+
+/* --- The failover switch --------------------------------------------------- */
+
+typedef enum lifeline_routing_mode {
+  LIFELINE_MODE_NORMAL = 0,
+  LIFELINE_MODE_FAILOVER = 1
+} lifeline_routing_mode;
+
+/* Pushes a mode from the monitoring integration, with a reason (for the
+ * audit trail) and an optional expiry (0 = none), after which the mode falls
+ * back to what the pulled source says. */
+LIFELINE_API lifeline_status lifeline_failover_set(lifeline_engine_t* engine, int mode,
+                                                   const char* reason, int64_t expires_at_ms);
+
+/* Reports one successful read of the host's own state source (when the host
+ * polls it itself rather than configuring failover.poll.url). */
+LIFELINE_API lifeline_status lifeline_failover_observe(lifeline_engine_t* engine, int mode);
+
+/* Reports one failed read of the host's own state source. */
+LIFELINE_API lifeline_status lifeline_failover_observe_failure(lifeline_engine_t* engine);
+
+/* The mode in force now (lock-free). */
+LIFELINE_API lifeline_status lifeline_failover_mode(lifeline_engine_t* engine, int* out_mode);
+
+/* --- Calls ----------------------------------------------------------------- */
+
+/* The call-entry decision. */
+typedef enum lifeline_call_entry {
+  LIFELINE_ENTRY_NORMAL = 0,      /* route the call as usual */
+  LIFELINE_ENTRY_FAILOVER = 1,    /* run the emergency flow (a call handle is returned) */
+  LIFELINE_ENTRY_REJECT_BUSY = 2  /* no prompt: a short busy, media channels are full */
+} lifeline_call_entry;
+
+/* What the telephony side reports. */
+typedef enum lifeline_call_event_kind {
+  LIFELINE_EVENT_ANSWERED = 0,
+  LIFELINE_EVENT_PROMPT_FINISHED = 1,
+  LIFELINE_EVENT_DIGITS = 2,   /* `digits` holds what was collected */
+  LIFELINE_EVENT_TIMEOUT = 3,  /* a playback or digit timeout expired */
+  LIFELINE_EVENT_HANGUP = 4
+} lifeline_call_event_kind;
+
+/* What the telephony side must do next. */
+typedef enum lifeline_action_kind {
+  LIFELINE_ACTION_NONE = 0,
+  LIFELINE_ACTION_PLAY = 1,           /* play media_id, up to timeout_ms */
+  LIFELINE_ACTION_COLLECT_DIGITS = 2, /* play media_id (if any) and collect digits */
+  LIFELINE_ACTION_HANGUP = 3          /* hang up with `tone` */
+} lifeline_action_kind;
+
+/* Which of the flow's recordings an action plays. */
+typedef enum lifeline_prompt {
+  LIFELINE_PROMPT_EMERGENCY_MESSAGE = 0,
+  LIFELINE_PROMPT_CALLBACK_OFFER = 1,
+  LIFELINE_PROMPT_NUMBER_ENTRY = 2,
+  LIFELINE_PROMPT_CONFIRMATION = 3,
+  LIFELINE_PROMPT_FALLBACK = 4,
+  LIFELINE_PROMPT_GOODBYE = 5
+} lifeline_prompt;
+
+typedef enum lifeline_hangup_tone {
+  LIFELINE_TONE_POLITE = 0,
+  LIFELINE_TONE_BUSY = 1
+} lifeline_hangup_tone;
+
+typedef struct lifeline_action {
+  int kind;                       /* lifeline_action_kind */
+  int prompt;                     /* lifeline_prompt: which recording media_id is */
+  char media_id[128];             /* PLAY, COLLECT_DIGITS */
+  int64_t timeout_ms;             /* PLAY: playback timeout; COLLECT: first-digit timeout */
+  int32_t max_digits;             /* COLLECT_DIGITS */
+  int64_t inter_digit_timeout_ms; /* COLLECT_DIGITS */
+  char terminator;                /* COLLECT_DIGITS: '#' or 0 for none */
+  int tone;                       /* HANGUP: lifeline_hangup_tone */
+} lifeline_action;
+
+/* How every call ends: exactly one of these. */
+typedef enum lifeline_call_outcome_kind {
+  LIFELINE_OUTCOME_NONE = -1,            /* not finished yet */
+  LIFELINE_OUTCOME_CALLBACK_RECORDED = 0,
+  LIFELINE_OUTCOME_DECLINED = 1,
+  LIFELINE_OUTCOME_TIMEOUT = 2,
+  LIFELINE_OUTCOME_HANGUP = 3,
+  LIFELINE_OUTCOME_REJECTED_BUSY = 4,
+  LIFELINE_OUTCOME_FALLBACK = 5
+} lifeline_call_outcome_kind;
+
+typedef struct lifeline_call_t lifeline_call_t;
+
+/* Decides at call entry. call_json: {"callId": "...", "ani": "...",
+ * "originalQueueId": "...", "flowName": "...", "contextData": {...}}.
+ * *out_call is set only for LIFELINE_ENTRY_FAILOVER (else NULL): it holds
+ * one emergency media channel until lifeline_call_end. The first action is
+ * written to *out_action (answer and play the emergency message). */
+LIFELINE_API lifeline_status lifeline_call_begin(lifeline_engine_t* engine, const char* call_json,
+                                                 int* out_entry, lifeline_call_t** out_call,
+                                                 lifeline_action* out_action);
+
+/* Reports a telephony event; writes the next action. `digits` is read only
+ * for LIFELINE_EVENT_DIGITS (ASCII 0-9, *, #). When the caller consents,
+ * the callback is committed to the outbox inside this call and the action
+ * returned is the confirmation (or the fallback if it could not be
+ * recorded). LIFELINE_E_STATE for an event the flow does not expect now. */
+LIFELINE_API lifeline_status lifeline_call_event(lifeline_call_t* call, int event,
+                                                 const char* digits, lifeline_action* out_action);
+
+/* The call's outcome (LIFELINE_OUTCOME_NONE while it runs). */
+LIFELINE_API lifeline_status lifeline_call_outcome(const lifeline_call_t* call, int* out_outcome);
+
+/* The request id of the recorded callback, when there is one
+ * (LIFELINE_E_NOT_FOUND otherwise). */
+LIFELINE_API lifeline_status lifeline_call_request_id(const lifeline_call_t* call, char* out,
+                                                      size_t cap);
+
+/* Ends the call on every path (hangup, error, normal end): releases its
+ * media channel and counts its outcome (hangup when it had not finished).
+ * NULL is harmless. */
+LIFELINE_API void lifeline_call_end(lifeline_call_t* call);
+
+/* The static name of an outcome: "callback_recorded", "declined", ... */
+LIFELINE_API const char* lifeline_call_outcome_str(int outcome);
+
+/* --- Callbacks ------------------------------------------------------------- */
+
+/* Submits a callback request directly (without the call flow). request_json
+ * uses the seed's names: callerPhone, originalQueueId, callbackTime (RFC 3339,
+ * or a local time with callbackTimeZone; absent = ASAP), flowName, callId,
+ * callerName, contextData. Returns OK once the request is durably committed,
+ * writing its request id (32 hex digits + NUL: cap >=
+ * LIFELINE_REQUEST_ID_BUFFER_SIZE).
+ * LIFELINE_E_DUPLICATE: the same caller for the same queue within dedup.ttl_ms
+ * (the id of the first request is still written). LIFELINE_E_IO: it could
+ * not be recorded. */
+LIFELINE_API lifeline_status lifeline_callback_submit(lifeline_engine_t* engine,
+                                                      const char* request_json,
+                                                      char* out_request_id, size_t cap);
+
+/* The dead letters as a JSON array of {"requestId","attempts","lastError",
+ * "createdAt","settledAt"}, oldest first. */
+LIFELINE_API lifeline_status lifeline_callback_dead_letters(lifeline_engine_t* engine, char* out,
+                                                            size_t cap, size_t* out_needed);
+
+/* Sends a dead letter again (request_id NULL: all of them). */
+LIFELINE_API lifeline_status lifeline_callback_redrive(lifeline_engine_t* engine,
+                                                       const char* request_id);
+
+/* One request's state as JSON {"requestId","state","attempts","lastError",
+ * "resends","providerReference"}; LIFELINE_E_NOT_FOUND when unknown. */
+LIFELINE_API lifeline_status lifeline_callback_status(lifeline_engine_t* engine,
+                                                      const char* request_id, char* out,
+                                                      size_t cap, size_t* out_needed);
+
+/* --- Metrics --------------------------------------------------------------- */
+
+/* Counters and gauges as one JSON object (docs/callbacks.md lists them). */
+LIFELINE_API lifeline_status lifeline_metrics_json(lifeline_engine_t* engine, char* out,
+                                                   size_t cap, size_t* out_needed);
+
+/* The same in the Prometheus text exposition format. */
+LIFELINE_API lifeline_status lifeline_metrics_prometheus(lifeline_engine_t* engine, char* out,
+                                                         size_t cap, size_t* out_needed);
+
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
