@@ -137,13 +137,215 @@ LIFELINE_API void lifeline_clock_free(lifeline_clock_t* clock);
 /* Retry and backoff                                                         */
 /* ======================================================================== */
 
-/* @@SECTION:retry@@ */
+/* Four pieces that together decide when a failed request is tried again
+ * (docs/retry.md):
+ *
+ *  - a backoff (lifeline_backoff_t): the delay before each retry of one
+ *    request or channel, under a lifeline_retry_policy;
+ *  - lifeline_retry_after_parse: the server's Retry-After header as a delay;
+ *  - lifeline_retry_is_retryable: which outcomes deserve a retry;
+ *  - a retry budget (lifeline_retry_budget_t): gRPC-style retry throttling
+ *    shared by all requests to one provider, so a surge of failures cannot
+ *    multiply the load. */
+
+/* How backoff delays are randomised ("Exponential Backoff and Jitter",
+ * AWS Architecture Blog). With n the retry index (0 for the first retry)
+ * and ceiling(n) = min(max_ms, initial_ms * multiplier^n):
+ *   NONE          ceiling(n)
+ *   FULL          random(0, ceiling(n))
+ *   EQUAL         ceiling(n) - ceiling(n)/2 + random(0, ceiling(n)/2)
+ *   DECORRELATED  min(max_ms, random(initial_ms, previous * 3)), previous
+ *                 starting at initial_ms (multiplier is not used) */
+typedef enum lifeline_jitter {
+  LIFELINE_JITTER_NONE = 0,
+  LIFELINE_JITTER_FULL = 1,
+  LIFELINE_JITTER_EQUAL = 2,
+  LIFELINE_JITTER_DECORRELATED = 3
+} lifeline_jitter;
+
+/* The version of lifeline_retry_policy this header describes. */
+#define LIFELINE_RETRY_POLICY_VERSION 1
+
+/* How a failing operation is retried. Fill it with LIFELINE_RETRY_POLICY_INIT
+ * or lifeline_retry_policy_init() and change the fields you need: the
+ * defaults are the seed's policy (15 s, x2, at most 120 s, 3 retries). The
+ * struct only grows at its end; `version` tells the library which fields
+ * the caller knows. */
+typedef struct lifeline_retry_policy {
+  uint32_t version;            /* LIFELINE_RETRY_POLICY_VERSION */
+  int64_t initial_ms;          /* delay before the first retry; > 0 (15000) */
+  double multiplier;           /* growth per retry; finite, >= 1 (2.0) */
+  int64_t max_ms;              /* ceiling of every delay; >= initial_ms (120000) */
+  int32_t max_attempts;        /* attempts in all, the first included; >= 1 (4) */
+  int32_t jitter;              /* a lifeline_jitter (LIFELINE_JITTER_NONE) */
+  int64_t retry_after_cap_ms;  /* longest Retry-After honoured; >= 0 (300000) */
+} lifeline_retry_policy;
+
+#define LIFELINE_RETRY_POLICY_INIT \
+  { LIFELINE_RETRY_POLICY_VERSION, 15000, 2.0, 120000, 4, LIFELINE_JITTER_NONE, 300000 }
+
+/* Fills *policy with the defaults above (same as LIFELINE_RETRY_POLICY_INIT),
+ * for callers that cannot use the macro (ctypes, other FFIs). */
+LIFELINE_API lifeline_status lifeline_retry_policy_init(lifeline_retry_policy* policy);
+
+/* Why lifeline_backoff_next() gave up. Non-zero means "do not retry". */
+typedef enum lifeline_give_up {
+  LIFELINE_GIVE_UP_NONE = 0,                 /* a delay was returned */
+  LIFELINE_GIVE_UP_ATTEMPTS_EXHAUSTED = 1,   /* max_attempts were made */
+  LIFELINE_GIVE_UP_RETRY_AFTER_TOO_LONG = 2  /* Retry-After > retry_after_cap_ms */
+} lifeline_give_up;
+
+/* The retry state of one request or channel. Equal seeds and equal calls
+ * give equal delays on every platform; give each client its own seed so
+ * that their retries spread out.
+ *
+ * Thread-safety: a backoff is not synchronised; use one per request or
+ * channel, or serialise the calls. */
+typedef struct lifeline_backoff_t lifeline_backoff_t;
+
+/* Checks *policy (a message names the first bad field, e.g. "multiplier")
+ * and creates a backoff seeded with `seed`. */
+LIFELINE_API lifeline_status lifeline_backoff_new(const lifeline_retry_policy* policy,
+                                                  uint64_t seed, lifeline_backoff_t** out);
+
+/* To be called after an attempt failed in a retryable way.
+ * retry_after_ms is how long the server asked to wait, or < 0 for none.
+ * On LIFELINE_OK, *out_give_up is a lifeline_give_up: 0 means retry after
+ * *out_delay_ms milliseconds (never less than retry_after_ms); non-zero
+ * means give up, and *out_delay_ms is 0. A Retry-After above
+ * retry_after_cap_ms is not shortened (that would retry earlier than the
+ * server asked): it gives LIFELINE_GIVE_UP_RETRY_AFTER_TOO_LONG and does not
+ * consume an attempt. */
+LIFELINE_API lifeline_status lifeline_backoff_next(lifeline_backoff_t* backoff,
+                                                   int64_t retry_after_ms,
+                                                   int64_t* out_delay_ms, int* out_give_up);
+
+/* Attempts made so far, the first included: 1 after new or reset, plus one
+ * per delay returned. */
+LIFELINE_API lifeline_status lifeline_backoff_attempts_made(const lifeline_backoff_t* backoff,
+                                                            int32_t* out_attempts);
+
+/* Starts over after a success: attempts_made becomes 1. The random stream
+ * continues; it is not rewound to the seed. */
+LIFELINE_API lifeline_status lifeline_backoff_reset(lifeline_backoff_t* backoff);
+
+LIFELINE_API void lifeline_backoff_free(lifeline_backoff_t* backoff);
+
+/* Parses an HTTP Retry-After field value (RFC 9110 10.2.3) into a delay from
+ * now_ms: delay-seconds ("120") or an HTTP-date in any of its three forms
+ * (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850 "Sunday,
+ * 06-Nov-94 08:49:37 GMT", asctime "Sun Nov  6 08:49:37 1994"). A date in
+ * the past gives 0; delay-seconds above 2^31 read as 2^31 s. Surrounding
+ * spaces and tabs are ignored. Anything else is LIFELINE_E_INVALID_ARGUMENT
+ * with a message naming the position. */
+LIFELINE_API lifeline_status lifeline_retry_after_parse(const char* value, int64_t now_ms,
+                                                        int64_t* out_delay_ms);
+
+/* Why an HTTP exchange produced no response. */
+typedef enum lifeline_transport_error {
+  LIFELINE_TRANSPORT_NONE = 0,        /* a response arrived: its status decides */
+  LIFELINE_TRANSPORT_TIMEOUT = 1,     /* deadline passed */
+  LIFELINE_TRANSPORT_CONNECTION = 2,  /* DNS, refused, reset, empty reply */
+  LIFELINE_TRANSPORT_TLS = 3,         /* TLS handshake or certificate verification */
+  LIFELINE_TRANSPORT_OTHER = 4        /* anything else */
+} lifeline_transport_error;
+
+/* *out_retryable = 1 when the outcome deserves a retry, else 0:
+ *   with LIFELINE_TRANSPORT_NONE, http_status 408, 425, 429 and 500-599
+ *   retry; other 4xx and 1xx-3xx do not. http_status must be 100-599.
+ *   TIMEOUT and CONNECTION retry; TLS does not (a configuration or security
+ *   fault that fails the same way again); OTHER does not. http_status is
+ *   then ignored. */
+LIFELINE_API lifeline_status lifeline_retry_is_retryable(int http_status, int transport_error,
+                                                         int* out_retryable);
+
+/* gRPC retry throttling (gRFC A6), shared by every request to one provider.
+ * A token count starts at max_tokens; each retryable failure takes 1, each
+ * success gives back token_ratio; retries are allowed only while the count
+ * is above max_tokens / 2. Both values are kept in thousandths. Over any
+ * run, retries allowed < max_tokens / 2 + token_ratio * successes.
+ *
+ * Thread-safety: every function may be called from any thread at once. */
+typedef struct lifeline_retry_budget_t lifeline_retry_budget_t;
+
+/* max_tokens in [0.001, 1000000]; token_ratio in [0.001, max_tokens]
+ * (gRPC's usual values: 10 and 0.1). */
+LIFELINE_API lifeline_status lifeline_retry_budget_new(double max_tokens, double token_ratio,
+                                                       lifeline_retry_budget_t** out);
+LIFELINE_API lifeline_status lifeline_retry_budget_record_success(lifeline_retry_budget_t* budget);
+/* Only for failures that lifeline_retry_is_retryable() calls retryable. */
+LIFELINE_API lifeline_status lifeline_retry_budget_record_failure(lifeline_retry_budget_t* budget);
+/* *out_allowed = 1 while a retry is allowed. Does not change the count. */
+LIFELINE_API lifeline_status lifeline_retry_budget_allow_retry(
+    const lifeline_retry_budget_t* budget, int* out_allowed);
+/* The current token count. */
+LIFELINE_API lifeline_status lifeline_retry_budget_tokens(const lifeline_retry_budget_t* budget,
+                                                          double* out_tokens);
+LIFELINE_API void lifeline_retry_budget_free(lifeline_retry_budget_t* budget);
 
 /* ======================================================================== */
 /* Rate limiter                                                              */
 /* ======================================================================== */
 
-/* @@SECTION:rate_limiter@@ */
+/* Never more than `requests` grants in any window of `period_ms`
+ * milliseconds, across bursts and window edges (docs/rate-limiting.md): an
+ * exact sliding log that grants at now iff fewer than `requests` grants
+ * happened after now - period_ms. It needs min(requests, period_ms) entries
+ * of 16 bytes, allocated at creation; that minimum may be at most 2^20.
+ *
+ * Times passed in should not go backwards; an older time than one already
+ * seen is treated as that latest time, so racing threads never over-grant.
+ *
+ * Thread-safety: every function may be called from any thread at once. */
+typedef struct lifeline_rate_limiter_t lifeline_rate_limiter_t;
+
+/* requests >= 1 and period_ms >= 1, e.g. 500 per 60000 for the callback API,
+ * 50 per 1000 per carrier endpoint. */
+LIFELINE_API lifeline_status lifeline_rate_limiter_new(int64_t requests, int64_t period_ms,
+                                                       lifeline_rate_limiter_t** out);
+
+/* Grants one request at now_ms (*out_allowed = 1, *out_retry_in_ms = 0), or
+ * refuses it (*out_allowed = 0) and gives the exact wait: a call at
+ * now_ms + *out_retry_in_ms is granted and one a millisecond earlier is
+ * not, unless other grants or pauses happen in between. A refusal is an
+ * answer, not an error: the status is LIFELINE_OK. Does not allocate. */
+LIFELINE_API lifeline_status lifeline_rate_limiter_try_acquire(lifeline_rate_limiter_t* limiter,
+                                                               int64_t now_ms, int* out_allowed,
+                                                               int64_t* out_retry_in_ms);
+
+/* Grants nothing before until_ms: for a provider's 429 with Retry-After.
+ * Pauses only extend; an earlier until_ms changes nothing. */
+LIFELINE_API lifeline_status lifeline_rate_limiter_pause_until(lifeline_rate_limiter_t* limiter,
+                                                               int64_t until_ms);
+
+LIFELINE_API void lifeline_rate_limiter_free(lifeline_rate_limiter_t* limiter);
+
+/* One rate limiter per key (a platform endpoint, a carrier endpoint), all
+ * with the same limit, for at most max_keys keys. A key's limiter is made on
+ * its first use. When the table is full, keys whose limiters are idle (no
+ * grant within the last period, not paused) are dropped, which changes no
+ * answer; when none is idle, a new key gets LIFELINE_E_FULL.
+ *
+ * Thread-safety: every function may be called from any thread at once. */
+typedef struct lifeline_keyed_rate_limiter_t lifeline_keyed_rate_limiter_t;
+
+LIFELINE_API lifeline_status lifeline_keyed_rate_limiter_new(
+    int64_t requests, int64_t period_ms, size_t max_keys, lifeline_keyed_rate_limiter_t** out);
+
+/* As lifeline_rate_limiter_try_acquire, for the non-empty UTF-8 `key`. */
+LIFELINE_API lifeline_status lifeline_keyed_rate_limiter_try_acquire(
+    lifeline_keyed_rate_limiter_t* limiter, const char* key, int64_t now_ms, int* out_allowed,
+    int64_t* out_retry_in_ms);
+
+/* As lifeline_rate_limiter_pause_until, for `key`. */
+LIFELINE_API lifeline_status lifeline_keyed_rate_limiter_pause_until(
+    lifeline_keyed_rate_limiter_t* limiter, const char* key, int64_t until_ms);
+
+/* The number of keys currently held. */
+LIFELINE_API lifeline_status lifeline_keyed_rate_limiter_size(
+    const lifeline_keyed_rate_limiter_t* limiter, size_t* out_size);
+
+LIFELINE_API void lifeline_keyed_rate_limiter_free(lifeline_keyed_rate_limiter_t* limiter);
 
 /* ======================================================================== */
 /* Dedup cache                                                               */

@@ -9,7 +9,10 @@ from .errors import *  # noqa: F401,F403
 from .clock import Clock  # noqa: F401
 # @@SECTION:imports-time@@
 
-# @@SECTION:imports-retry@@
+from .retry import (  # noqa: F401
+    Backoff, GiveUp, Jitter, RetryBudget, RetryPolicy, TransportError, is_retryable,
+    parse_retry_after)
+from .rate_limiter import KeyedRateLimiter, RateLimiter  # noqa: F401
 
 # @@SECTION:imports-dedup@@
 

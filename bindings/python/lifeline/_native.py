@@ -83,10 +83,34 @@ _FUNCTIONS = [
     # @@SECTION:time@@
 
     # --- retry and backoff ---------------------------------------------------
-    # @@SECTION:retry@@
+    ("lifeline_retry_policy_init", _Status, [ctypes.c_void_p]),
+    ("lifeline_backoff_new", _Status, [ctypes.c_void_p, ctypes.c_uint64, handle_pp]),
+    ("lifeline_backoff_next", _Status, [handle_p, ctypes.c_int64, c_int64_p, c_int_p]),
+    ("lifeline_backoff_attempts_made", _Status, [handle_p, ctypes.POINTER(ctypes.c_int32)]),
+    ("lifeline_backoff_reset", _Status, [handle_p]),
+    ("lifeline_backoff_free", None, [handle_p]),
+    ("lifeline_retry_after_parse", _Status, [ctypes.c_char_p, ctypes.c_int64, c_int64_p]),
+    ("lifeline_retry_is_retryable", _Status, [ctypes.c_int, ctypes.c_int, c_int_p]),
+    ("lifeline_retry_budget_new", _Status, [ctypes.c_double, ctypes.c_double, handle_pp]),
+    ("lifeline_retry_budget_record_success", _Status, [handle_p]),
+    ("lifeline_retry_budget_record_failure", _Status, [handle_p]),
+    ("lifeline_retry_budget_allow_retry", _Status, [handle_p, c_int_p]),
+    ("lifeline_retry_budget_tokens", _Status, [handle_p, ctypes.POINTER(ctypes.c_double)]),
+    ("lifeline_retry_budget_free", None, [handle_p]),
 
     # --- rate limiter ----------------------------------------------------------
-    # @@SECTION:rate_limiter@@
+    ("lifeline_rate_limiter_new", _Status, [ctypes.c_int64, ctypes.c_int64, handle_pp]),
+    ("lifeline_rate_limiter_try_acquire", _Status, [handle_p, ctypes.c_int64, c_int_p, c_int64_p]),
+    ("lifeline_rate_limiter_pause_until", _Status, [handle_p, ctypes.c_int64]),
+    ("lifeline_rate_limiter_free", None, [handle_p]),
+    ("lifeline_keyed_rate_limiter_new", _Status,
+     [ctypes.c_int64, ctypes.c_int64, ctypes.c_size_t, handle_pp]),
+    ("lifeline_keyed_rate_limiter_try_acquire", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_int64, c_int_p, c_int64_p]),
+    ("lifeline_keyed_rate_limiter_pause_until", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_int64]),
+    ("lifeline_keyed_rate_limiter_size", _Status, [handle_p, c_size_t_p]),
+    ("lifeline_keyed_rate_limiter_free", None, [handle_p]),
 
     # --- dedup cache -------------------------------------------------------------
     # @@SECTION:dedup@@
