@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <unordered_set>
 #include <utility>
 
@@ -379,8 +380,9 @@ Status DurableCascade::Replay() {
           return StateError("journal replay diverged at entry " + std::to_string(q->ColumnInt64(0)) +
                             " (was the config or the directory changed?)");
         }
+        // A message re-taken after a 429 replaces its earlier copy.
         for (OutboundMessage& m : out) {
-          if (sending.count(m.message_id) != 0) unknown_.push_back(std::move(m));
+          if (sending.count(m.message_id) != 0) unknown_[m.message_id] = std::move(m);
         }
         break;
       }
@@ -495,7 +497,8 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now)
     {
       auto stmt = db_->Prepare(
           "INSERT INTO cascade_messages(message_id, incident_id, member_id, channel, endpoint, "
-          "state, claimed_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, 'sending', ?6, ?6)",
+          "state, claimed_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, 'sending', ?6, ?6) "
+          "ON CONFLICT(message_id) DO UPDATE SET state = 'sending', updated_at = ?6",
           "cascade claim");
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, static_cast<std::int64_t>(m.message_id))
@@ -598,7 +601,8 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeUnknownOutcomes(UnixMill
   if (unknown_.empty()) return out;
   Status s = Ensure();
   if (!s.ok()) return s;
-  for (OutboundMessage& m : unknown_) {
+  for (auto& [id, m] : unknown_) {
+    (void)id;
     std::int64_t resends = 0;
     {
       auto q = db_->Prepare("SELECT resends FROM cascade_messages WHERE message_id = ?1",

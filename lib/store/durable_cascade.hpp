@@ -59,6 +59,7 @@
 #define LIFELINE_LIB_STORE_DURABLE_CASCADE_HPP_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -158,7 +159,7 @@ class DurableCascade {
   std::optional<SqliteTransaction> tx_;
   bool batch_ = false;
   UnixMillis last_at_ = 0;
-  std::vector<OutboundMessage> unknown_;   // from replay, 'sending' at open
+  std::map<std::uint64_t, OutboundMessage> unknown_;   // from replay, 'sending' at open
   DurableCascadeStats stats_;
 };
 
