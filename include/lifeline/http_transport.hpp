@@ -50,11 +50,12 @@
 #ifndef LIFELINE_HTTP_TRANSPORT_HPP_
 #define LIFELINE_HTTP_TRANSPORT_HPP_
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -260,12 +261,24 @@ inline Status ValidateHttpRequest(const HttpRequest& request) {
 // never from inside a completion of the same transport (that would wait on
 // itself forever).
 inline HttpResponse SendAndWait(HttpTransport& transport, HttpRequest request) {
-  auto promise = std::make_shared<std::promise<HttpResponse>>();
-  std::future<HttpResponse> future = promise->get_future();
-  transport.Send(std::move(request), [promise](HttpResponse response) {
-    promise->set_value(std::move(response));
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    HttpResponse response;
+  } waiter;
+  // The completion touches `waiter` only while holding its mutex, and this
+  // function cannot return before it has released it.
+  Waiter* w = &waiter;
+  transport.Send(std::move(request), [w](HttpResponse response) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->response = std::move(response);
+    w->done = true;
+    w->cv.notify_all();
   });
-  return future.get();
+  std::unique_lock<std::mutex> lock(waiter.mu);
+  waiter.cv.wait(lock, [&] { return waiter.done; });
+  return std::move(waiter.response);
 }
 
 }  // namespace lifeline

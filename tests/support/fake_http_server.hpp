@@ -240,6 +240,9 @@ class FakeHttpServer {
   void Get(const std::string& path_regex, Handler h) { Route("GET", path_regex, std::move(h)); }
   void Post(const std::string& path_regex, Handler h) { Route("POST", path_regex, std::move(h)); }
   void Put(const std::string& path_regex, Handler h) { Route("PUT", path_regex, std::move(h)); }
+  void Patch(const std::string& path_regex, Handler h) {
+    Route("PATCH", path_regex, std::move(h));
+  }
   void Delete(const std::string& path_regex, Handler h) {
     Route("DELETE", path_regex, std::move(h));
   }

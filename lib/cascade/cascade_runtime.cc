@@ -1,0 +1,258 @@
+// cascade_runtime.cc -- see cascade_runtime.hpp.
+#include "cascade/cascade_runtime.hpp"
+
+#include <chrono>
+#include <future>
+
+namespace lifeline {
+
+CascadeRuntime::CascadeRuntime(std::unique_ptr<DurableCascade> cascade,
+                               std::map<Channel, ChannelSender*> senders, const Clock* clock)
+    : cascade_(std::move(cascade)),
+      senders_(std::move(senders)),
+      clock_(clock),
+      manual_clock_(dynamic_cast<const ManualClock*>(clock) != nullptr) {}
+
+CascadeRuntime::~CascadeRuntime() { Stop(); }
+
+void CascadeRuntime::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (running_) return;
+  running_ = true;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void CascadeRuntime::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!running_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  running_ = false;
+}
+
+void CascadeRuntime::Post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back(std::move(fn));
+  }
+  cv_.notify_all();
+}
+
+template <typename T>
+T CascadeRuntime::Call(std::function<T()> fn) {
+  bool running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running = running_ && !stop_;
+  }
+  if (!running) return fn();   // not started: the caller's thread owns the engine
+  auto promise = std::make_shared<std::promise<T>>();
+  std::future<T> f = promise->get_future();
+  Post([promise, fn = std::move(fn)] { promise->set_value(fn()); });
+  return f.get();
+}
+
+Result<TriggerResult> CascadeRuntime::Trigger(const CascadeTrigger& trigger) {
+  return Call<Result<TriggerResult>>([this, trigger] { return cascade_->Trigger(trigger, clock_->Now()); });
+}
+
+Status CascadeRuntime::OnProviderReceipt(const std::string& ref, AttemptStatus status) {
+  return Call<Status>([this, ref, status] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++metrics_.receipts;
+    }
+    return cascade_->OnProviderReceipt(ref, status, clock_->Now());
+  });
+}
+
+Status CascadeRuntime::OnReceipt(std::uint64_t id, AttemptStatus status) {
+  return Call<Status>([this, id, status] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++metrics_.receipts;
+    }
+    return cascade_->OnReceipt(id, status, clock_->Now());
+  });
+}
+
+Status CascadeRuntime::Acknowledge(const std::string& incident, const std::string& member,
+                                   std::optional<Channel> channel) {
+  return Call<Status>([this, incident, member, channel] {
+    Status s = cascade_->Acknowledge(incident, member, channel, clock_->Now());
+    if (s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++metrics_.acknowledgements;
+    }
+    return s;
+  });
+}
+
+Status CascadeRuntime::CloseIncident(const std::string& incident) {
+  return Call<Status>([this, incident] { return cascade_->CloseIncident(incident, clock_->Now()); });
+}
+
+void CascadeRuntime::Inspect(const std::function<void(const CascadeEngine&)>& fn) {
+  Call<int>([this, &fn] {
+    fn(cascade_->engine());
+    return 0;
+  });
+}
+
+void CascadeRuntime::Dispatch(const ClaimedMessage& cm, UnixMillis now) {
+  (void)now;
+  const OutboundMessage& m = cm.message;
+  int ch = static_cast<int>(m.channel);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++metrics_.sent[static_cast<std::size_t>(ch)];
+    ++metrics_.in_flight;
+    if (cm.resend) ++metrics_.resends;
+  }
+  auto it = senders_.find(m.channel);
+  auto done = [this, m](SendResult r) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      results_.emplace_back(m, std::move(r));
+    }
+    cv_.notify_all();
+  };
+  if (it == senders_.end() || it->second == nullptr) {
+    done(SendResult{SendResult::Kind::kFailed, "", 0});
+    return;
+  }
+  it->second->Send(m, done);
+}
+
+void CascadeRuntime::Loop() {
+  {
+    auto again = cascade_->TakeUnknownOutcomes(clock_->Now());
+    if (again.ok()) {
+      for (const ClaimedMessage& m : *again) Dispatch(m, clock_->Now());
+    }
+  }
+  for (;;) {
+    std::deque<std::function<void()>> calls;
+    std::deque<std::pair<OutboundMessage, SendResult>> results;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_ && metrics_.in_flight == 0 && calls_.empty() && results_.empty()) break;
+      calls.swap(calls_);
+      results.swap(results_);
+      ++metrics_.loop_iterations;
+    }
+    UnixMillis now = clock_->Now();
+    for (auto& fn : calls) fn();
+    for (auto& [m, r] : results) {
+      std::size_t ch = static_cast<std::size_t>(m.channel);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        --metrics_.in_flight;
+        switch (r.kind) {
+          case SendResult::Kind::kAccepted:
+          case SendResult::Kind::kDelivered: ++metrics_.accepted[ch]; break;
+          case SendResult::Kind::kThrottled: ++metrics_.throttled[ch]; break;
+          default: ++metrics_.failed[ch];
+        }
+      }
+      Status s = cascade_->OnSendResult(m.message_id, r, now);
+      if (!s.ok() && s.code() != StatusCode::kNotFound) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++metrics_.store_errors;
+      }
+    }
+    Status s = cascade_->OnTimer(now);
+    bool stopping;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping = stop_;
+      if (!s.ok()) ++metrics_.store_errors;
+    }
+    if (!stopping) {
+      auto out = cascade_->TakeOutbound(now);
+      if (out.ok()) {
+        for (const ClaimedMessage& m : *out) Dispatch(m, now);
+      } else {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++metrics_.store_errors;
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    metrics_.journal_entries = cascade_->stats().journal_entries;
+    if (!calls_.empty() || !results_.empty()) continue;
+    if (stop_) {
+      if (metrics_.in_flight == 0) break;
+      cv_.wait_for(lock, std::chrono::milliseconds(10));
+      continue;
+    }
+    std::optional<UnixMillis> next = cascade_->NextDeadline();
+    if (manual_clock_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(2));
+    } else if (next.has_value()) {
+      DurationMillis wait = *next - clock_->Now();
+      if (wait > 0) cv_.wait_for(lock, std::chrono::milliseconds(wait < 1000 ? wait : 1000));
+    } else {
+      cv_.wait_for(lock, std::chrono::milliseconds(1000));
+    }
+  }
+}
+
+CascadeRuntimeMetrics CascadeRuntime::Metrics() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return metrics_;
+}
+
+std::string CascadeRuntime::MetricsJson() {
+  CascadeRuntimeMetrics m = Metrics();
+  std::string out = "{\"channels\":{";
+  for (int i = 0; i < kChannelCount; ++i) {
+    auto k = static_cast<std::size_t>(i);
+    if (i) out += ",";
+    out += "\"" + std::string(ChannelName(static_cast<Channel>(i))) + "\":{\"sent\":" +
+           std::to_string(m.sent[k]) + ",\"accepted\":" + std::to_string(m.accepted[k]) +
+           ",\"throttled\":" + std::to_string(m.throttled[k]) + ",\"failed\":" +
+           std::to_string(m.failed[k]) + "}";
+  }
+  out += "},\"receipts\":" + std::to_string(m.receipts) +
+         ",\"acknowledgements\":" + std::to_string(m.acknowledgements) +
+         ",\"resends\":" + std::to_string(m.resends) + ",\"in_flight\":" + std::to_string(m.in_flight) +
+         ",\"journal_entries\":" + std::to_string(m.journal_entries) +
+         ",\"store_errors\":" + std::to_string(m.store_errors) +
+         ",\"loop_iterations\":" + std::to_string(m.loop_iterations) + "}";
+  return out;
+}
+
+std::string CascadeRuntime::MetricsPrometheus() {
+  CascadeRuntimeMetrics m = Metrics();
+  std::string out;
+  auto family = [&](const char* name, const char* help,
+                    const std::array<std::int64_t, kChannelCount>& v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
+    for (int i = 0; i < kChannelCount; ++i) {
+      out += std::string(name) + "{channel=\"" + ChannelName(static_cast<Channel>(i)) + "\"} " +
+             std::to_string(v[static_cast<std::size_t>(i)]) + "\n";
+    }
+  };
+  family("lifeline_cascade_messages_sent_total", "Messages handed to a channel adapter.", m.sent);
+  family("lifeline_cascade_messages_accepted_total", "Sends the provider accepted.", m.accepted);
+  family("lifeline_cascade_messages_throttled_total", "Sends answered 429.", m.throttled);
+  family("lifeline_cascade_messages_failed_total", "Sends that failed.", m.failed);
+  auto single = [&](const char* name, const char* type, const char* help, std::int64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  single("lifeline_cascade_receipts_total", "counter", "Delivery receipts ingested.", m.receipts);
+  single("lifeline_cascade_acknowledgements_total", "counter", "Acknowledgements ingested.", m.acknowledgements);
+  single("lifeline_cascade_resends_total", "counter", "Re-sends after an unknown outcome.", m.resends);
+  single("lifeline_cascade_in_flight", "gauge", "Sends awaiting the provider's answer.", m.in_flight);
+  single("lifeline_cascade_journal_entries", "gauge", "Rows in the cascade journal.", m.journal_entries);
+  single("lifeline_cascade_store_errors_total", "counter", "Store failures.", m.store_errors);
+  return out;
+}
+
+}  // namespace lifeline

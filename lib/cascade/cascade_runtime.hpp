@@ -1,0 +1,110 @@
+// cascade_runtime.hpp -- one background thread that drives a DurableCascade.
+//
+// Overview: for hosts without an event loop. The runtime's thread owns the
+// engine (through its DurableCascade store) and loops:
+//
+//   1. run the host's calls (trigger, receipts, acks, close) posted to it;
+//   2. apply the send results the channel adapters reported (they complete
+//      on the HTTP transport's thread and are queued back);
+//   3. OnTimer(now), then TakeOutbound(now): each message is claimed in the
+//      store (committed) and handed to the adapter of its channel;
+//   4. sleep until NextDeadline(), a posted call or a send result -- or, when
+//      the clock is a ManualClock, poll every 2 ms so a test's Advance() is
+//      seen promptly.
+//
+// At start it re-sends, once, the messages whose outcome was unknown at a
+// crash (see durable_cascade.hpp). Public calls are thread-safe: they post
+// to the loop and wait for its answer.
+//
+// Metrics (`MetricsJson`, `MetricsPrometheus`): messages sent / accepted /
+// throttled / failed per channel, receipts, acknowledgements, resends,
+// journal entries, loop iterations.
+#ifndef LIFELINE_LIB_CASCADE_CASCADE_RUNTIME_HPP_
+#define LIFELINE_LIB_CASCADE_CASCADE_RUNTIME_HPP_
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "lifeline/clock.hpp"
+#include "providers/channel_senders.hpp"
+#include "store/durable_cascade.hpp"
+
+namespace lifeline {
+
+struct CascadeRuntimeMetrics {
+  std::array<std::int64_t, kChannelCount> sent{};
+  std::array<std::int64_t, kChannelCount> accepted{};
+  std::array<std::int64_t, kChannelCount> throttled{};
+  std::array<std::int64_t, kChannelCount> failed{};
+  std::int64_t receipts = 0;
+  std::int64_t acknowledgements = 0;
+  std::int64_t resends = 0;
+  std::int64_t in_flight = 0;
+  std::int64_t loop_iterations = 0;
+  std::int64_t journal_entries = 0;
+  std::int64_t store_errors = 0;
+};
+
+class CascadeRuntime {
+ public:
+  // Takes ownership of `cascade`; `senders` (by channel, any may be missing:
+  // such messages fail at once) and `clock` must outlive the runtime.
+  CascadeRuntime(std::unique_ptr<DurableCascade> cascade,
+                 std::map<Channel, ChannelSender*> senders, const Clock* clock);
+  ~CascadeRuntime();  // Stop()
+  CascadeRuntime(const CascadeRuntime&) = delete;
+  CascadeRuntime& operator=(const CascadeRuntime&) = delete;
+
+  void Start();
+  // Stops the loop and waits for sends in flight (their results are applied).
+  void Stop();
+
+  Result<TriggerResult> Trigger(const CascadeTrigger& trigger);
+  Status OnProviderReceipt(const std::string& provider_ref, AttemptStatus status);
+  Status OnReceipt(std::uint64_t message_id, AttemptStatus status);
+  Status Acknowledge(const std::string& incident_id, const std::string& member_id,
+                     std::optional<Channel> channel);
+  Status CloseIncident(const std::string& incident_id);
+
+  // Runs `fn` on the loop's thread with the engine (for queries) and waits.
+  void Inspect(const std::function<void(const CascadeEngine&)>& fn);
+
+  CascadeRuntimeMetrics Metrics();
+  std::string MetricsJson();
+  std::string MetricsPrometheus();
+
+ private:
+  void Loop();
+  void Post(std::function<void()> fn);
+  template <typename T>
+  T Call(std::function<T()> fn);
+  void Dispatch(const ClaimedMessage& m, UnixMillis now);
+
+  std::unique_ptr<DurableCascade> cascade_;
+  std::map<Channel, ChannelSender*> senders_;
+  const Clock* clock_;
+  bool manual_clock_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable drained_;
+  std::deque<std::function<void()>> calls_;
+  std::deque<std::pair<OutboundMessage, SendResult>> results_;
+  bool stop_ = false;
+  bool running_ = false;
+  std::thread thread_;
+  CascadeRuntimeMetrics metrics_;   // guarded by mu_
+};
+
+}  // namespace lifeline
+
+#endif  // LIFELINE_LIB_CASCADE_CASCADE_RUNTIME_HPP_

@@ -1,0 +1,646 @@
+// durable_cascade.cc -- see durable_cascade.hpp.
+#include "store/durable_cascade.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <unordered_set>
+#include <utility>
+
+namespace lifeline {
+namespace {
+
+enum JournalKind : int {
+  kTrigger = 1,
+  kTake = 2,
+  kSendResult = 3,
+  kReceipt = 4,
+  kProviderReceipt = 5,
+  kAck = 6,
+  kClose = 7,
+  kTimer = 8,
+};
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE cascade_meta(
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE cascade_journal(
+  seq     INTEGER PRIMARY KEY,
+  kind    INTEGER NOT NULL,
+  at      INTEGER NOT NULL,
+  id      INTEGER NOT NULL DEFAULT 0,
+  code    INTEGER NOT NULL DEFAULT 0,
+  ref     TEXT,
+  extra   INTEGER NOT NULL DEFAULT 0,
+  payload TEXT
+);
+CREATE TABLE cascade_messages(
+  message_id   INTEGER PRIMARY KEY,
+  incident_id  TEXT NOT NULL,
+  member_id    TEXT NOT NULL,
+  channel      TEXT NOT NULL,
+  endpoint     TEXT NOT NULL,
+  state        TEXT NOT NULL CHECK(state IN ('sending','sent','failed','throttled','abandoned')),
+  claimed_at   INTEGER NOT NULL,
+  resends      INTEGER NOT NULL DEFAULT 0,
+  provider_ref TEXT,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX cascade_messages_sending ON cascade_messages(state) WHERE state = 'sending';
+)sql";
+
+const SqliteSchema& CascadeSchema() {
+  static const SqliteSchema* schema =
+      new SqliteSchema{DurableCascade::kApplicationId, {{1, kSchemaV1}}};
+  return *schema;
+}
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void WriteString(Writer& w, const char* key, const std::string& value) {
+  w.Key(key);
+  w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+std::string Minute(int m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", (m / 60) % 100, m % 60);
+  return buf;
+}
+
+void WriteMember(Writer& w, const StakeholderMember& m) {
+  w.StartObject();
+  WriteString(w, "id", m.id);
+  w.Key("channels");
+  w.StartArray();
+  for (Channel c : m.channels) w.String(ChannelName(c));
+  w.EndArray();
+  w.Key("addresses");
+  w.StartObject();
+  for (int i = 0; i < kChannelCount; ++i) {
+    const std::string& a = m.addresses[static_cast<std::size_t>(i)];
+    if (!a.empty()) WriteString(w, ChannelName(static_cast<Channel>(i)), a);
+  }
+  w.EndObject();
+  w.Key("tier");
+  w.Int(m.tier);
+  WriteString(w, "timeZone", m.time_zone);
+  if (m.quiet_hours.enabled()) {
+    w.Key("quietHours");
+    w.StartObject();
+    WriteString(w, "start", Minute(m.quiet_hours.start_minute));
+    WriteString(w, "end", Minute(m.quiet_hours.end_minute));
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+std::string Stringify(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  v.Accept(w);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// One live directory lookup made during a Trigger.
+struct RecordedLookup {
+  std::string member_id;
+  bool ok = false;
+  std::string member_json;   // ok: the record, in directory JSON
+  int code = 0;              // !ok: the status
+  std::string message;
+};
+
+}  // namespace
+
+// Sits between the engine and the host's directory provider and sink: records
+// lookups while live, plays them back (and silences events) while replaying.
+struct DurableCascade::Recorder : public DirectoryProvider, public CascadeEventSink {
+  DirectoryProvider* live = nullptr;
+  CascadeEventSink* sink = nullptr;
+  bool replaying = false;
+  std::vector<RecordedLookup> recorded;     // live: this trigger's lookups
+  std::deque<RecordedLookup> playback;      // replay: the journaled lookups
+
+  Result<StakeholderMember> Lookup(const std::string& member_id, DurationMillis timeout) override {
+    if (replaying) {
+      if (playback.empty() || playback.front().member_id != member_id) {
+        return Unavailable("journal has no recorded lookup for this member");
+      }
+      RecordedLookup l = std::move(playback.front());
+      playback.pop_front();
+      if (!l.ok) return Status(static_cast<StatusCode>(l.code), l.message);
+      auto dir = StakeholderDirectory::FromJson("{\"members\":[" + l.member_json + "]}");
+      if (!dir.ok()) return dir.status();
+      const StakeholderMember* m = dir->FindMember(member_id);
+      if (m == nullptr) return Unavailable("journaled lookup lost its member");
+      return *m;
+    }
+    Result<StakeholderMember> r = live->Lookup(member_id, timeout);
+    RecordedLookup l;
+    l.member_id = member_id;
+    l.ok = r.ok();
+    if (r.ok()) {
+      rapidjson::StringBuffer buffer;
+      Writer w(buffer);
+      WriteMember(w, *r);
+      l.member_json.assign(buffer.GetString(), buffer.GetSize());
+    } else {
+      l.code = static_cast<int>(r.status().code());
+      l.message = r.status().message();
+    }
+    recorded.push_back(std::move(l));
+    return r;
+  }
+
+  void OnEvent(const CascadeEvent& event) override {
+    if (!replaying && sink != nullptr) sink->OnEvent(event);
+  }
+};
+
+namespace {
+
+std::string TriggerJson(const CascadeTrigger& t, const std::vector<RecordedLookup>& lookups) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  WriteString(w, "incidentId", t.incident_id);
+  w.Key("severity");
+  w.Int(static_cast<int>(t.severity));
+  WriteString(w, "group", t.stakeholder_group_id);
+  WriteString(w, "template", t.message_template);
+  w.Key("timestamp");
+  w.Int64(t.timestamp);
+  w.Key("variables");
+  w.StartArray();
+  for (const auto& v : t.variables) {
+    w.StartArray();
+    w.String(v.first.c_str(), static_cast<rapidjson::SizeType>(v.first.size()));
+    w.String(v.second.c_str(), static_cast<rapidjson::SizeType>(v.second.size()));
+    w.EndArray();
+  }
+  w.EndArray();
+  w.Key("lookups");
+  w.StartArray();
+  for (const RecordedLookup& l : lookups) {
+    w.StartObject();
+    WriteString(w, "id", l.member_id);
+    w.Key("ok");
+    w.Bool(l.ok);
+    if (l.ok) {
+      w.Key("member");
+      w.RawValue(l.member_json.c_str(), l.member_json.size(), rapidjson::kObjectType);
+    } else {
+      w.Key("code");
+      w.Int(l.code);
+      WriteString(w, "message", l.message);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Status ParseTriggerJson(const std::string& json, CascadeTrigger* t, std::deque<RecordedLookup>* lookups) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return StateError("journal: unreadable trigger entry");
+  auto str = [&](const char* k) -> std::string {
+    auto it = d.FindMember(k);
+    return it != d.MemberEnd() && it->value.IsString()
+               ? std::string(it->value.GetString(), it->value.GetStringLength())
+               : std::string();
+  };
+  t->incident_id = str("incidentId");
+  t->stakeholder_group_id = str("group");
+  t->message_template = str("template");
+  auto sev = d.FindMember("severity");
+  auto ts = d.FindMember("timestamp");
+  auto vars = d.FindMember("variables");
+  auto looks = d.FindMember("lookups");
+  if (sev == d.MemberEnd() || !sev->value.IsInt() || ts == d.MemberEnd() || !ts->value.IsInt64() ||
+      vars == d.MemberEnd() || !vars->value.IsArray() || looks == d.MemberEnd() ||
+      !looks->value.IsArray()) {
+    return StateError("journal: incomplete trigger entry");
+  }
+  t->severity = static_cast<Severity>(sev->value.GetInt());
+  t->timestamp = ts->value.GetInt64();
+  for (const auto& v : vars->value.GetArray()) {
+    if (!v.IsArray() || v.Size() != 2 || !v[0].IsString() || !v[1].IsString()) {
+      return StateError("journal: bad trigger variable");
+    }
+    t->variables.emplace_back(v[0].GetString(), v[1].GetString());
+  }
+  for (const auto& l : looks->value.GetArray()) {
+    RecordedLookup k;
+    if (!l.IsObject() || !l.HasMember("id") || !l["id"].IsString() || !l.HasMember("ok")) {
+      return StateError("journal: bad recorded lookup");
+    }
+    k.member_id = l["id"].GetString();
+    k.ok = l["ok"].IsTrue();
+    if (k.ok) {
+      if (!l.HasMember("member")) return StateError("journal: bad recorded lookup");
+      k.member_json = Stringify(l["member"]);
+    } else {
+      k.code = l.HasMember("code") && l["code"].IsInt() ? l["code"].GetInt()
+                                                          : static_cast<int>(StatusCode::kUnavailable);
+      k.message = l.HasMember("message") && l["message"].IsString() ? l["message"].GetString() : "";
+    }
+    lookups->push_back(std::move(k));
+  }
+  return Status::Ok();
+}
+
+const char* SendStateName(SendResult::Kind k) {
+  switch (k) {
+    case SendResult::Kind::kAccepted:
+    case SendResult::Kind::kDelivered: return "sent";
+    case SendResult::Kind::kThrottled: return "throttled";
+    case SendResult::Kind::kFailed:
+    case SendResult::Kind::kUnreachable: return "failed";
+  }
+  return "sent";
+}
+
+}  // namespace
+
+DurableCascade::~DurableCascade() {
+  if (tx_.has_value()) {
+    Status s = tx_->Commit();
+    (void)s;
+    tx_.reset();
+  }
+  engine_.reset();
+}
+
+Result<std::unique_ptr<DurableCascade>> DurableCascade::Open(DurableCascadeOptions options,
+                                                             const StakeholderDirectory* directory,
+                                                             DirectoryProvider* provider,
+                                                             CascadeEventSink* sink, UnixMillis now) {
+  if (directory == nullptr) return InvalidArgument("directory must not be null");
+  std::unique_ptr<DurableCascade> self(new DurableCascade());
+  self->options_ = std::move(options);
+  self->directory_ = directory;
+  auto db = SqliteDatabase::Open(self->options_.database);
+  if (!db.ok()) return db.status();
+  self->db_ = std::move(*db);
+  Status s = self->db_->Migrate(CascadeSchema());
+  if (!s.ok()) return s;
+
+  // The engine's epoch: the first open's `now`.
+  UnixMillis epoch = now;
+  {
+    auto q = self->db_->Prepare("SELECT value FROM cascade_meta WHERE key = 'created_at'",
+                                "cascade open");
+    if (!q.ok()) return q.status();
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      epoch = q->ColumnInt64(0);
+    } else {
+      auto ins = self->db_->Prepare(
+          "INSERT INTO cascade_meta(key, value) VALUES('created_at', ?1)", "cascade open");
+      if (!ins.ok()) return ins.status();
+      ins->Bind(1, std::int64_t{now});
+      s = ins->Run();
+      if (!s.ok()) return s;
+    }
+  }
+  self->last_at_ = epoch;
+  self->recorder_ = std::make_unique<Recorder>();
+  self->recorder_->live = provider;
+  self->recorder_->sink = sink;
+  self->engine_ = std::make_unique<CascadeEngine>(self->options_.config, directory,
+                                                  provider != nullptr ? self->recorder_.get() : nullptr,
+                                                  self->recorder_.get(), epoch);
+  s = self->Replay();
+  if (!s.ok()) return s;
+  return self;
+}
+
+Status DurableCascade::Replay() {
+  recorder_->replaying = true;
+  struct Restore {
+    Recorder* r;
+    ~Restore() { r->replaying = false; }
+  } restore{recorder_.get()};
+
+  // Messages handed out and still 'sending' in the ledger.
+  std::unordered_set<std::uint64_t> sending;
+  {
+    auto q = db_->Prepare("SELECT message_id FROM cascade_messages WHERE state = 'sending'",
+                          "cascade replay");
+    if (!q.ok()) return q.status();
+    for (;;) {
+      auto row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      sending.insert(static_cast<std::uint64_t>(q->ColumnInt64(0)));
+    }
+  }
+  stats_.unknown_outcomes = static_cast<std::int64_t>(sending.size());
+
+  auto q = db_->Prepare(
+      "SELECT seq, kind, at, id, code, ref, extra, payload FROM cascade_journal ORDER BY seq",
+      "cascade replay");
+  if (!q.ok()) return q.status();
+  std::int64_t n = 0;
+  for (;;) {
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ++n;
+    const int kind = static_cast<int>(q->ColumnInt64(1));
+    const UnixMillis at = q->ColumnInt64(2);
+    const std::int64_t id = q->ColumnInt64(3);
+    const std::int64_t code = q->ColumnInt64(4);
+    const std::string ref = q->ColumnText(5);
+    const std::int64_t extra = q->ColumnInt64(6);
+    if (at > last_at_) last_at_ = at;
+    switch (kind) {
+      case kTrigger: {
+        CascadeTrigger t;
+        recorder_->playback.clear();
+        Status s = ParseTriggerJson(q->ColumnText(7), &t, &recorder_->playback);
+        if (!s.ok()) return s;
+        (void)engine_->Trigger(t, at);
+        break;
+      }
+      case kTake: {
+        std::vector<OutboundMessage> out = engine_->TakeOutbound(at);
+        if (static_cast<std::int64_t>(out.size()) != code ||
+            (!out.empty() && static_cast<std::int64_t>(out.front().message_id) != id)) {
+          return StateError("journal replay diverged at entry " + std::to_string(q->ColumnInt64(0)) +
+                            " (was the config or the directory changed?)");
+        }
+        // A message re-taken after a 429 replaces its earlier copy.
+        for (OutboundMessage& m : out) {
+          if (sending.count(m.message_id) != 0) unknown_[m.message_id] = std::move(m);
+        }
+        break;
+      }
+      case kSendResult: {
+        SendResult r;
+        r.kind = static_cast<SendResult::Kind>(code);
+        r.provider_ref = ref;
+        r.retry_after_ms = extra;
+        (void)engine_->OnSendResult(static_cast<std::uint64_t>(id), r, at);
+        break;
+      }
+      case kReceipt:
+        (void)engine_->OnReceipt(static_cast<std::uint64_t>(id), static_cast<AttemptStatus>(code), at);
+        break;
+      case kProviderReceipt:
+        (void)engine_->OnProviderReceipt(ref, static_cast<AttemptStatus>(code), at);
+        break;
+      case kAck: {
+        std::optional<Channel> ch;
+        if (code >= 0) ch = static_cast<Channel>(code);
+        (void)engine_->Acknowledge(ref, q->ColumnText(7), ch, at);
+        break;
+      }
+      case kClose:
+        (void)engine_->CloseIncident(ref, at);
+        break;
+      case kTimer:
+        engine_->OnTimer(at);
+        break;
+      default:
+        return StateError("journal: unknown entry kind " + std::to_string(kind));
+    }
+  }
+  stats_.replayed_entries = n;
+  stats_.journal_entries = n;
+  return Status::Ok();
+}
+
+Status DurableCascade::Ensure() {
+  if (tx_.has_value()) return Status::Ok();
+  auto tx = SqliteTransaction::Begin(*db_);
+  if (!tx.ok()) return tx.status();
+  tx_.emplace(std::move(*tx));
+  return Status::Ok();
+}
+
+Status DurableCascade::Finish() {
+  if (batch_ || !tx_.has_value()) return Status::Ok();
+  Status s = tx_->Commit();
+  tx_.reset();
+  ++stats_.commits;
+  return s;
+}
+
+Status DurableCascade::BeginBatch() {
+  if (batch_) return StateError("a batch is already open");
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  batch_ = true;
+  return Status::Ok();
+}
+
+Status DurableCascade::CommitBatch() {
+  if (!batch_) return StateError("no batch is open");
+  batch_ = false;
+  return Finish();
+}
+
+Status DurableCascade::Append(int kind, UnixMillis at, std::int64_t id, std::int64_t code,
+                              std::string_view ref, std::int64_t extra, std::string_view payload) {
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  auto ins = db_->Prepare(
+      "INSERT INTO cascade_journal(kind, at, id, code, ref, extra, payload) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+      "cascade journal");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, std::int64_t{kind}).Bind(2, std::int64_t{at}).Bind(3, id).Bind(4, code);
+  if (ref.empty()) ins->BindNull(5); else ins->Bind(5, ref);
+  ins->Bind(6, extra);
+  if (payload.empty()) ins->BindNull(7); else ins->Bind(7, payload);
+  s = ins->Run();
+  if (!s.ok()) return s;
+  if (at > last_at_) last_at_ = at;
+  ++stats_.journal_entries;
+  return Status::Ok();
+}
+
+Result<TriggerResult> DurableCascade::Trigger(const CascadeTrigger& trigger, UnixMillis now) {
+  recorder_->recorded.clear();
+  Result<TriggerResult> r = engine_->Trigger(trigger, now);
+  if (!r.ok()) return r;
+  if (!r->duplicate) {
+    Status s = Append(kTrigger, now, 0, 0, trigger.incident_id, 0,
+                      TriggerJson(trigger, recorder_->recorded));
+    if (s.ok()) s = Finish();
+    if (!s.ok()) return s;
+  }
+  recorder_->recorded.clear();
+  return r;
+}
+
+Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now) {
+  std::vector<OutboundMessage> out = engine_->TakeOutbound(now);
+  std::vector<ClaimedMessage> claimed;
+  if (out.empty()) return claimed;
+  Status s = Append(kTake, now, static_cast<std::int64_t>(out.front().message_id),
+                    static_cast<std::int64_t>(out.size()), "", 0, "");
+  if (!s.ok()) return s;
+  claimed.reserve(out.size());
+  for (OutboundMessage& m : out) {
+    {
+      auto stmt = db_->Prepare(
+          "INSERT INTO cascade_messages(message_id, incident_id, member_id, channel, endpoint, "
+          "state, claimed_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, 'sending', ?6, ?6) "
+          "ON CONFLICT(message_id) DO UPDATE SET state = 'sending', updated_at = ?6",
+          "cascade claim");
+      if (!stmt.ok()) return stmt.status();
+      stmt->Bind(1, static_cast<std::int64_t>(m.message_id))
+          .Bind(2, m.incident_id)
+          .Bind(3, m.member_id)
+          .Bind(4, std::string_view(ChannelName(m.channel)))
+          .Bind(5, m.endpoint)
+          .Bind(6, std::int64_t{now});
+      s = stmt->Run();
+      if (!s.ok()) return s;
+    }
+    claimed.push_back(ClaimedMessage{std::move(m), false});
+  }
+  // The claim must be on disk before the host POSTs: commit even in a batch.
+  if (tx_.has_value()) {
+    s = tx_->Commit();
+    tx_.reset();
+    ++stats_.commits;
+    if (!s.ok()) return s;
+    if (batch_) {
+      s = Ensure();
+      if (!s.ok()) return s;
+    }
+  }
+  return claimed;
+}
+
+Status DurableCascade::SetMessageState(std::uint64_t id, const char* state, std::string_view ref,
+                                       UnixMillis at) {
+  auto up = db_->Prepare(
+      "UPDATE cascade_messages SET state = ?2, provider_ref = ?3, updated_at = ?4 "
+      "WHERE message_id = ?1",
+      "cascade message state");
+  if (!up.ok()) return up.status();
+  up->Bind(1, static_cast<std::int64_t>(id)).Bind(2, std::string_view(state));
+  if (ref.empty()) up->BindNull(3); else up->Bind(3, ref);
+  up->Bind(4, std::int64_t{at});
+  return up->Run();
+}
+
+Status DurableCascade::OnSendResult(std::uint64_t message_id, const SendResult& result,
+                                    UnixMillis now) {
+  Status e = engine_->OnSendResult(message_id, result, now);
+  if (!e.ok()) return e;
+  Status s = Append(kSendResult, now, static_cast<std::int64_t>(message_id),
+                    static_cast<std::int64_t>(result.kind), result.provider_ref,
+                    result.retry_after_ms, "");
+  if (s.ok()) s = SetMessageState(message_id, SendStateName(result.kind), result.provider_ref, now);
+  if (s.ok()) s = Finish();
+  return s;
+}
+
+Status DurableCascade::OnReceipt(std::uint64_t message_id, AttemptStatus status, UnixMillis now) {
+  Status e = engine_->OnReceipt(message_id, status, now);
+  if (!e.ok()) return e;
+  Status s = Append(kReceipt, now, static_cast<std::int64_t>(message_id),
+                    static_cast<std::int64_t>(status), "", 0, "");
+  if (s.ok()) s = Finish();
+  return s;
+}
+
+Status DurableCascade::OnProviderReceipt(std::string_view provider_ref, AttemptStatus status,
+                                         UnixMillis now) {
+  Status e = engine_->OnProviderReceipt(provider_ref, status, now);
+  if (!e.ok()) return e;
+  Status s = Append(kProviderReceipt, now, 0, static_cast<std::int64_t>(status), provider_ref, 0, "");
+  if (s.ok()) s = Finish();
+  return s;
+}
+
+Status DurableCascade::Acknowledge(std::string_view incident_id, std::string_view member_id,
+                                   std::optional<Channel> channel, UnixMillis now) {
+  Status e = engine_->Acknowledge(incident_id, member_id, channel, now);
+  if (!e.ok()) return e;
+  Status s = Append(kAck, now, 0, channel.has_value() ? static_cast<std::int64_t>(*channel) : -1,
+                    incident_id, 0, member_id);
+  if (s.ok()) s = Finish();
+  return s;
+}
+
+Status DurableCascade::CloseIncident(std::string_view incident_id, UnixMillis now) {
+  Status e = engine_->CloseIncident(incident_id, now);
+  if (!e.ok()) return e;
+  Status s = Append(kClose, now, 0, 0, incident_id, 0, "");
+  if (s.ok()) s = Finish();
+  return s;
+}
+
+Status DurableCascade::OnTimer(UnixMillis now) {
+  std::optional<UnixMillis> due = engine_->NextDeadline();
+  if (!due.has_value() || *due > now) return Status::Ok();
+  engine_->OnTimer(now);
+  Status s = Append(kTimer, now, 0, 0, "", 0, "");
+  if (s.ok()) s = Finish();
+  return s;
+}
+
+Result<std::vector<ClaimedMessage>> DurableCascade::TakeUnknownOutcomes(UnixMillis now) {
+  std::vector<ClaimedMessage> out;
+  if (unknown_.empty()) return out;
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  for (auto& [id, m] : unknown_) {
+    (void)id;
+    std::int64_t resends = 0;
+    {
+      auto q = db_->Prepare("SELECT resends FROM cascade_messages WHERE message_id = ?1",
+                            "cascade resend");
+      if (!q.ok()) return q.status();
+      q->Bind(1, static_cast<std::int64_t>(m.message_id));
+      auto row = q->Step();
+      if (!row.ok()) return row.status();
+      if (*row) resends = q->ColumnInt64(0);
+    }
+    if (resends >= 1) {
+      s = SetMessageState(m.message_id, "abandoned", "", now);
+      if (!s.ok()) return s;
+      ++stats_.abandoned;
+      continue;
+    }
+    auto up = db_->Prepare(
+        "UPDATE cascade_messages SET resends = resends + 1, updated_at = ?2 WHERE message_id = ?1",
+        "cascade resend");
+    if (!up.ok()) return up.status();
+    up->Bind(1, static_cast<std::int64_t>(m.message_id)).Bind(2, std::int64_t{now});
+    s = up->Run();
+    if (!s.ok()) return s;
+    ++stats_.resends;
+    out.push_back(ClaimedMessage{std::move(m), true});
+  }
+  unknown_.clear();
+  if (tx_.has_value()) {
+    s = tx_->Commit();
+    tx_.reset();
+    ++stats_.commits;
+    if (!s.ok()) return s;
+    if (batch_) {
+      s = Ensure();
+      if (!s.ok()) return s;
+    }
+  }
+  return out;
+}
+
+}  // namespace lifeline
