@@ -91,11 +91,49 @@ void WriteContextMap(JsonWriter& w, const CallbackRequest& r) {
   w.EndObject();
 }
 
+// A platform that needs an OAuth bearer token: the token bookkeeping shared
+// by Genesys and CXone; subclasses say how to ask for one.
+class OAuthPlatform : public CallbackPlatform {
+ public:
+  explicit OAuthPlatform(DurationMillis refresh_margin_ms) : token_(refresh_margin_ms) {}
+
+  std::optional<HttpRequest> TokenRequest(UnixMillis now) final {
+    if (!token_.NeedsRequest(now)) return std::nullopt;
+    token_.MarkRequested();
+    return BuildTokenRequest();
+  }
+  Status OnTokenResponse(const HttpResponse& response, UnixMillis now) final {
+    return token_.Accept(response, now);
+  }
+  bool Ready(UnixMillis now) const final { return token_.Valid(now); }
+  void InvalidateToken() final { token_.Invalidate(); }
+
+ protected:
+  // A form-encoded POST with Basic client credentials.
+  static HttpRequest TokenPost(std::string url, const std::string& client_id,
+                               const std::string& client_secret, std::string form_body,
+                               DurationMillis timeout_ms) {
+    HttpRequest request;
+    request.method = "POST";
+    request.url = std::move(url);
+    request.headers = {{"Authorization", Basic(client_id, client_secret)},
+                       {"Content-Type", "application/x-www-form-urlencoded"}};
+    request.body = std::move(form_body);
+    request.timeout_ms = timeout_ms;
+    return request;
+  }
+  virtual HttpRequest BuildTokenRequest() const = 0;
+  const std::string& bearer() const { return token_.value(); }
+
+ private:
+  BearerToken token_;
+};
+
 // ---------------------------------------------------------------------------
-class GenesysPlatform final : public CallbackPlatform {
+class GenesysPlatform final : public OAuthPlatform {
  public:
   explicit GenesysPlatform(GenesysConfig c)
-      : config_(std::move(c)), token_(config_.token_refresh_margin_ms) {
+      : OAuthPlatform(c.token_refresh_margin_ms), config_(std::move(c)) {
     if (config_.api_base_url.empty()) config_.api_base_url = "https://api." + config_.region;
     if (config_.login_base_url.empty()) config_.login_base_url = "https://login." + config_.region;
     config_.api_base_url = TrimSlash(config_.api_base_url);
@@ -104,25 +142,11 @@ class GenesysPlatform final : public CallbackPlatform {
 
   const char* name() const override { return "genesys"; }
 
-  std::optional<HttpRequest> TokenRequest(UnixMillis now) override {
-    if (!token_.NeedsRequest(now)) return std::nullopt;
-    token_.MarkRequested();
-    HttpRequest request;
-    request.method = "POST";
-    request.url = config_.login_base_url + "/oauth/token";
-    request.headers = {
-        {"Authorization", Basic(config_.client_id, config_.client_secret)},
-        {"Content-Type", "application/x-www-form-urlencoded"}};
-    request.body = "grant_type=client_credentials";
-    request.timeout_ms = config_.request_timeout_ms;
-    return request;
+  HttpRequest BuildTokenRequest() const override {
+    return TokenPost(config_.login_base_url + "/oauth/token", config_.client_id,
+                     config_.client_secret, "grant_type=client_credentials",
+                     config_.request_timeout_ms);
   }
-
-  Status OnTokenResponse(const HttpResponse& response, UnixMillis now) override {
-    return token_.Accept(response, now);
-  }
-  bool Ready(UnixMillis now) const override { return token_.Valid(now); }
-  void InvalidateToken() override { token_.Invalidate(); }
 
   HttpRequest BuildCallbackRequest(const CallbackRequest& r) const override {
     rapidjson::StringBuffer buffer;
@@ -154,7 +178,7 @@ class GenesysPlatform final : public CallbackPlatform {
     WriteContextMap(w, r);
     w.EndObject();
     return JsonPost(config_.api_base_url + "/api/v2/conversations/callbacks", Finish(buffer),
-                    token_.value(), config_.request_timeout_ms);
+                    bearer(), config_.request_timeout_ms);
   }
 
   DeliveryOutcome InterpretCallbackResponse(const HttpResponse& response,
@@ -168,42 +192,27 @@ class GenesysPlatform final : public CallbackPlatform {
 
  private:
   GenesysConfig config_;
-  BearerToken token_;
 };
 
 // ---------------------------------------------------------------------------
-class CxonePlatform final : public CallbackPlatform {
+class CxonePlatform final : public OAuthPlatform {
  public:
   explicit CxonePlatform(CxoneConfig c)
-      : config_(std::move(c)), token_(config_.token_refresh_margin_ms) {
+      : OAuthPlatform(c.token_refresh_margin_ms), config_(std::move(c)) {
     config_.api_base_url = TrimSlash(config_.api_base_url);
     config_.auth_base_url = TrimSlash(config_.auth_base_url);
   }
 
   const char* name() const override { return "cxone"; }
 
-  std::optional<HttpRequest> TokenRequest(UnixMillis now) override {
-    if (!token_.NeedsRequest(now)) return std::nullopt;
-    token_.MarkRequested();
-    HttpRequest request;
-    request.method = "POST";
-    request.url = config_.auth_base_url + "/auth/token";
-    request.headers = {
-        {"Authorization", Basic(config_.client_id, config_.client_secret)},
-        {"Content-Type", "application/x-www-form-urlencoded"}};
+  HttpRequest BuildTokenRequest() const override {
     Result<std::string> form = EncodeFormBody({{"grant_type", "password"},
                                                {"username", config_.access_key_id},
                                                {"password", config_.access_key_secret}});
-    request.body = form.ok() ? *form : std::string();
-    request.timeout_ms = config_.request_timeout_ms;
-    return request;
+    return TokenPost(config_.auth_base_url + "/auth/token", config_.client_id,
+                     config_.client_secret, form.ok() ? *form : std::string(),
+                     config_.request_timeout_ms);
   }
-
-  Status OnTokenResponse(const HttpResponse& response, UnixMillis now) override {
-    return token_.Accept(response, now);
-  }
-  bool Ready(UnixMillis now) const override { return token_.Valid(now); }
-  void InvalidateToken() override { token_.Invalidate(); }
 
   HttpRequest BuildCallbackRequest(const CallbackRequest& r) const override {
     rapidjson::StringBuffer buffer;
@@ -228,7 +237,7 @@ class CxonePlatform final : public CallbackPlatform {
     }
     w.EndObject();
     return JsonPost(config_.api_base_url + "/incontactapi/services/" + config_.api_version + path,
-                    Finish(buffer), token_.value(), config_.request_timeout_ms);
+                    Finish(buffer), bearer(), config_.request_timeout_ms);
   }
 
   DeliveryOutcome InterpretCallbackResponse(const HttpResponse& response,
@@ -245,7 +254,6 @@ class CxonePlatform final : public CallbackPlatform {
 
  private:
   CxoneConfig config_;
-  BearerToken token_;
 };
 
 // ---------------------------------------------------------------------------
