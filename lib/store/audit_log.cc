@@ -439,53 +439,64 @@ Status AuditLog::Impl::RecoverTail() {
     anchor_hash_ = header.last_hash;
   }
 
+  auto refuse = [&](const std::string& why) {
+    return StateError("the audit store " + store_->Describe() + " does not verify at its end: " +
+                      why + "; nothing was appended (run lifeline-audit verify)");
+  };
+
+  // The live store must continue the archive. Lines already archived (an
+  // archive interrupted before the live store was rewritten) must repeat
+  // the archive exactly; they are dropped now.
+  if (anchor_seq_ > 0) {
+    bool overlap = false;
+    Status inner;
+    s = store_->Scan(
+        [&](std::string_view line) {
+          std::uint64_t seq = PeekAuditSeq(line);
+          AuditRecord r;
+          bool parsed = ParseAuditLine(line, &r).ok();
+          if (seq != 0 && seq <= anchor_seq_) {
+            overlap = true;
+            if (seq == anchor_seq_ && (!parsed || r.hash != anchor_hash_)) {
+              inner = refuse("records still in the live store differ from their archived copies");
+              return false;
+            }
+            return true;
+          }
+          if (!parsed) {
+            inner = refuse("edited at seq " + std::to_string(anchor_seq_ + 1));
+          } else if (r.seq != anchor_seq_ + 1 || r.prev_hash != anchor_hash_) {
+            inner = refuse("the live store does not continue the archive's last record");
+          }
+          return false;
+        },
+        nullptr);
+    if (s.ok()) s = inner;
+    if (s.ok() && overlap) s = store_->DropThrough(anchor_seq_);
+    if (!s.ok()) return s;
+  }
+
+  // The end of the store must verify against the last checkpoint.
   const AuditCheckpoint* last_cp = checkpoints_.empty() ? nullptr : &checkpoints_.back();
   std::uint64_t back_to = std::max<std::uint64_t>(last_cp != nullptr ? last_cp->seq : 0, anchor_seq_);
   std::vector<std::string> tail;
   bool from_start = false;
   s = store_->ReadTail(back_to, &tail, &from_start);
   if (!s.ok()) return s;
-
-  auto refuse = [&](const std::string& why) {
-    return StateError("the audit store " + store_->Describe() + " does not verify at its end: " +
-                      why + "; nothing was appended (run lifeline-audit verify)");
-  };
-
-  // Lines already archived (an archive interrupted before the live store was
-  // rewritten) must repeat the archive exactly; they are dropped below.
-  std::size_t first_new = 0;
-  while (first_new < tail.size() && PeekAuditSeq(tail[first_new]) != 0 &&
-         PeekAuditSeq(tail[first_new]) <= anchor_seq_) {
-    ++first_new;
-  }
-  if (first_new > 0) {
-    AuditRecord last_archived;
-    if (!ParseAuditLine(tail[first_new - 1], &last_archived).ok() ||
-        last_archived.seq != anchor_seq_ || last_archived.hash != anchor_hash_) {
-      return refuse("records still in the live store differ from their archived copies");
-    }
-  }
-
-  AuditChainVerifier verifier;
   std::uint64_t head = anchor_seq_;
   std::string hash = anchor_hash_;
-  if (first_new < tail.size()) {
+  if (!tail.empty()) {
+    AuditChainVerifier verifier;
     // Only a store that still starts at seq 1 is checked against genesis;
-    // otherwise the chain is checked from the first line read, and that
-    // line's link to the archive below.
-    if (!(from_start && first_new == 0 && anchor_seq_ == 0)) verifier.StartAnywhere();
+    // otherwise the chain is checked from the first line read (its link to
+    // the archive was checked above).
+    if (!(from_start && anchor_seq_ == 0)) verifier.StartAnywhere();
     if (last_cp != nullptr && last_cp->seq > anchor_seq_) verifier.AddCheckpoint(*last_cp, true);
-    for (std::size_t i = first_new; i < tail.size(); ++i) verifier.AddLine(tail[i]);
+    for (const std::string& line : tail) verifier.AddLine(line);
     AuditVerifyReport report = verifier.Finish();
     if (!report.ok()) {
       return refuse(std::string(AuditFindingName(report.finding)) + " at seq " +
                     std::to_string(report.first_bad_seq) + " (" + report.message + ")");
-    }
-    AuditRecord first;
-    (void)ParseAuditLine(tail[first_new], &first);
-    bool continues_archive = first.seq == anchor_seq_ + 1 && first.prev_hash == anchor_hash_;
-    if ((from_start || first_new > 0) && anchor_seq_ > 0 && !continues_archive) {
-      return refuse("the live store does not continue the archive's last record");
     }
     head = report.last_seq;
     hash = report.head_hash;
@@ -498,10 +509,6 @@ Status AuditLog::Impl::RecoverTail() {
     if (last_cp->seq == anchor_seq_ && anchor_seq_ > 0 && last_cp->hash != anchor_hash_) {
       return refuse("bad_checkpoint at seq " + std::to_string(anchor_seq_));
     }
-  }
-  if (first_new > 0) {
-    s = store_->DropThrough(anchor_seq_);
-    if (!s.ok()) return s;
   }
   next_seq = head + 1;
   head_hash = hash;
