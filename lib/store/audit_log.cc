@@ -962,9 +962,13 @@ Status AuditLog::Impl::Read(const AuditFilter& filter, const AuditReader& reader
 Result<AuditExportSummary> AuditLog::Impl::Export(const AuditFilter& filter,
                                                   const AuditReader& reader, UnixMillis now,
                                                   const std::string& out_path) {
+  // Records after this one (the export's own PII_DECRYPTED record among
+  // them) can only appear as proof links, never as matches.
+  std::uint64_t match_limit;
   {
     std::lock_guard<std::mutex> lock(mu);
     if (closed) return StateError("the audit log is closed");
+    match_limit = durable_seq;
   }
   Result<bool> privileged = DecideReader(filter, reader, now, "export");
   if (!privileged.ok()) return privileged.status();
@@ -1040,7 +1044,7 @@ Result<AuditExportSummary> AuditLog::Impl::Export(const AuditFilter& filter,
       return StateError("record at seq " + std::to_string(seq) +
                         " does not verify; run lifeline-audit verify");
     }
-    bool match = filter.Matches(record);
+    bool match = seq <= match_limit && filter.Matches(record);
     if (!started && !match) return Status::Ok();
     started = true;
     if (match) {

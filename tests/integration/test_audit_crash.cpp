@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <string>
 
@@ -26,9 +27,17 @@ struct Child {
 };
 
 Child Spawn(const std::string& dir) {
-  const char* bin = std::getenv("LIFELINE_TEST_BIN_DIR");
-  REQUIRE(bin != nullptr);
-  std::string exe = std::string(bin) + "/lifeline_helper_audit_writer";
+  // LIFELINE_TEST_BIN_DIR, or else this test's own directory: the helpers
+  // are built next to the tests.
+  std::string bin;
+  if (const char* env = std::getenv("LIFELINE_TEST_BIN_DIR")) {
+    bin = env;
+  } else {
+    std::error_code ec;
+    bin = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
+  }
+  std::string exe = bin + "/lifeline_helper_audit_writer";
+  REQUIRE(::access(exe.c_str(), X_OK) == 0);
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   pid_t pid = ::fork();

@@ -13,6 +13,8 @@ from .clock import Clock  # noqa: F401
 
 # @@SECTION:imports-dedup@@
 
+from .audit import AuditLog  # noqa: F401
+from . import audit  # noqa: F401
 # @@SECTION:imports-more@@
 
 

@@ -90,6 +90,37 @@ _FUNCTIONS = [
 
     # --- dedup cache -------------------------------------------------------------
     # @@SECTION:dedup@@
+    # --- audit trail ---
+    ("lifeline_audit_finding_str", ctypes.c_char_p, [ctypes.c_int]),
+    ("lifeline_audit_open", _Status,
+     [ctypes.c_char_p,
+      ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_void_p),
+      ctypes.c_void_p, handle_pp]),
+    ("lifeline_audit_set_credential_verifier", _Status,
+     [handle_p, ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p),
+      ctypes.c_void_p]),
+    ("lifeline_audit_append", _Status, [handle_p, ctypes.c_char_p]),
+    ("lifeline_audit_append_batch", _Status, [handle_p, ctypes.c_char_p]),
+    ("lifeline_audit_flush", _Status, [handle_p]),
+    ("lifeline_audit_rotate_data_key", _Status, [handle_p, ctypes.c_char_p]),
+    ("lifeline_audit_head", _Status,
+     [handle_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_char_p, ctypes.c_size_t]),
+    ("lifeline_audit_verify", _Status,
+     [handle_p, c_int_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_char_p, ctypes.c_size_t]),
+    ("lifeline_audit_verify_dir", _Status,
+     [ctypes.c_char_p,
+      ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_void_p),
+      ctypes.c_void_p, c_int_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_char_p, ctypes.c_size_t]),
+    ("lifeline_audit_verify_export", _Status,
+     [ctypes.c_char_p, ctypes.c_char_p,
+      ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_void_p),
+      ctypes.c_void_p, c_int_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_char_p, ctypes.c_size_t]),
+    ("lifeline_audit_archive", _Status, [handle_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_uint64)]),
+    ("lifeline_audit_export", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_char_p,
+      ctypes.POINTER(ctypes.c_uint64)]),
+    ("lifeline_audit_close", _Status, [handle_p]),
+    ("lifeline_audit_free", None, [handle_p]),
 ]
 
 
