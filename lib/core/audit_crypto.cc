@@ -6,9 +6,13 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
+#include <array>
+#include <atomic>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 
@@ -50,6 +54,18 @@ void Check(int ok, const char* what) {
   if (ok != 1) throw std::runtime_error(std::string("libcrypto failed in ") + what);
 }
 
+// Bumped in every child after fork(): nonce pools filled before the fork
+// are then refilled rather than shared by parent and child.
+std::atomic<std::uint64_t> g_fork_generation{1};
+
+std::uint64_t ForkGeneration() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork(nullptr, nullptr, [] { g_fork_generation.fetch_add(1); });
+  });
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -88,14 +104,21 @@ std::string HexEncode(const std::uint8_t* data, std::size_t size) {
 }
 
 bool HexDecode(std::string_view hex, std::uint8_t* out, std::size_t size) {
+  // A 256-entry table: every record's prev_hash goes through here.
+  static const auto kTable = [] {
+    std::array<std::int8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(HexValue(static_cast<char>(c)));
+    return t;
+  }();
   if (hex.size() != size * 2) return false;
+  int bad = 0;
   for (std::size_t i = 0; i < size; ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
+    int hi = kTable[static_cast<unsigned char>(hex[2 * i])];
+    int lo = kTable[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= hi | lo;
     out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
   }
-  return true;
+  return bad >= 0;
 }
 
 bool IsLowerHex64(std::string_view text) {
@@ -187,7 +210,37 @@ AesGcm::AesGcm() {
   ctx_ = ctx;
 }
 
-AesGcm::~AesGcm() { EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(ctx_)); }
+AesGcm::~AesGcm() {
+  EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(ctx_));
+  SecureWipe(key_, sizeof key_);
+}
+
+Status AesGcm::NextNonce(std::uint8_t* out) {
+  std::uint64_t generation = ForkGeneration();
+  if (pool_used_ + kNonceSize > sizeof pool_ || generation != pool_generation_) {
+    Status s = RandomBytes(pool_, sizeof pool_);
+    if (!s.ok()) return s;
+    pool_used_ = 0;
+    pool_generation_ = generation;
+  }
+  std::memcpy(out, pool_ + pool_used_, kNonceSize);
+  SecureWipe(pool_ + pool_used_, kNonceSize);  // each nonce is handed out once
+  pool_used_ += kNonceSize;
+  return Status::Ok();
+}
+
+void AesGcm::Prepare(const SecretKey& key, bool encrypt) {
+  auto* ctx = static_cast<EVP_CIPHER_CTX*>(ctx_);
+  if (keyed_ && encrypting_ == encrypt && CRYPTO_memcmp(key_, key.data(), sizeof key_) == 0) return;
+  if (encrypt) {
+    Check(EVP_EncryptInit_ex2(ctx, Aes256Gcm(), key.data(), nullptr, nullptr), "EVP_EncryptInit_ex2");
+  } else {
+    Check(EVP_DecryptInit_ex2(ctx, Aes256Gcm(), key.data(), nullptr, nullptr), "EVP_DecryptInit_ex2");
+  }
+  std::memcpy(key_, key.data(), sizeof key_);
+  keyed_ = true;
+  encrypting_ = encrypt;
+}
 
 Status AesGcm::Seal(const SecretKey& key, std::string_view aad, std::string_view plaintext,
                     std::string* out) {
@@ -196,10 +249,11 @@ Status AesGcm::Seal(const SecretKey& key, std::string_view aad, std::string_view
   auto* bytes = reinterpret_cast<unsigned char*>(out->data());
   // A fresh random 96-bit nonce per value: never reused under one key
   // (the birthday bound of 2^48 values per key is far beyond any log).
-  Status s = RandomBytes(bytes, kNonceSize);
+  Status s = NextNonce(bytes);
   if (!s.ok()) return s;
   int len = 0;
-  Check(EVP_EncryptInit_ex2(ctx, Aes256Gcm(), key.data(), bytes, nullptr), "EVP_EncryptInit_ex2");
+  Prepare(key, true);
+  Check(EVP_EncryptInit_ex2(ctx, nullptr, nullptr, bytes, nullptr), "EVP_EncryptInit_ex2(iv)");
   if (!aad.empty()) {
     Check(EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                             static_cast<int>(aad.size())),
@@ -227,7 +281,8 @@ Status AesGcm::Open(const SecretKey& key, std::string_view aad, std::string_view
   std::size_t text_size = sealed.size() - kNonceSize - kTagSize;
   std::string plain(text_size, '\0');
   int len = 0;
-  Check(EVP_DecryptInit_ex2(ctx, Aes256Gcm(), key.data(), bytes, nullptr), "EVP_DecryptInit_ex2");
+  Prepare(key, false);
+  Check(EVP_DecryptInit_ex2(ctx, nullptr, nullptr, bytes, nullptr), "EVP_DecryptInit_ex2(iv)");
   if (!aad.empty()) {
     Check(EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                             static_cast<int>(aad.size())),

@@ -70,8 +70,10 @@ class AesGcm {
   AesGcm(const AesGcm&) = delete;
   AesGcm& operator=(const AesGcm&) = delete;
 
-  // Encrypts `plaintext` with a fresh random nonce; `*out` becomes
-  // nonce ‖ ciphertext ‖ tag.
+  // Encrypts `plaintext` with a fresh random 96-bit nonce; `*out` becomes
+  // nonce ‖ ciphertext ‖ tag. Nonces come from a pool filled by RAND_bytes
+  // (one call per 340 nonces: a call costs microseconds, whatever its size);
+  // a fork empties every pool, so a child never reuses its parent's nonces.
   Status Seal(const SecretKey& key, std::string_view aad, std::string_view plaintext,
               std::string* out);
   // Reverses Seal. LIFELINE_E_STATE when the tag does not verify (wrong key,
@@ -80,7 +82,18 @@ class AesGcm {
               std::string* out);
 
  private:
+  Status NextNonce(std::uint8_t* out);
+  // Sets the key (and direction) unless the context already has them, so
+  // the AES key schedule is computed once per key, not once per value.
+  void Prepare(const SecretKey& key, bool encrypt);
+
   void* ctx_;  // EVP_CIPHER_CTX*
+  bool keyed_ = false;
+  bool encrypting_ = false;
+  std::uint8_t key_[SecretKey::kSize] = {};
+  std::uint8_t pool_[kNonceSize * 340] = {};
+  std::size_t pool_used_ = sizeof pool_;
+  std::uint64_t pool_generation_ = 0;
 };
 
 }  // namespace lifeline::audit_internal

@@ -5,6 +5,8 @@
 
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 namespace lifeline::audit_internal {
@@ -16,6 +18,15 @@ struct StringSink {
   void Put(char c) { out->push_back(c); }
   void Flush() {}
 };
+
+// Found by argument-dependent lookup from rapidjson::Writer: reserve room
+// geometrically before a run of PutUnsafe, as RapidJSON's own StringBuffer
+// does, instead of growing character by character.
+inline void PutReserve(StringSink& sink, std::size_t count) {
+  std::string& s = *sink.out;
+  if (s.capacity() - s.size() < count) s.reserve(std::max(s.capacity() * 2, s.size() + count));
+}
+inline void PutUnsafe(StringSink& sink, char c) { sink.out->push_back(c); }
 
 // The writer every audit line is produced with: compact, UTF-8 in and out,
 // RapidJSON's escaping (", \, and control characters; '/' is not escaped).

@@ -71,6 +71,9 @@ constexpr std::size_t kMaxPiiFields = 32;
 constexpr UnixMillis kMaxTime = 253402300799999LL;
 
 bool IsUtf8(std::string_view text) {
+  bool ascii = true;
+  for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
+  if (ascii) return true;  // the common case, without decoding
   rapidjson::MemoryStream stream(text.data(), text.size());
   while (stream.Tell() < text.size()) {
     unsigned codepoint = 0;
@@ -291,6 +294,7 @@ class AuditLog::Impl {
   std::string psn_kid_;
   std::unique_ptr<HmacSha256> cp_mac_;
   AesGcm gcm_;
+  std::string sealed_;  // scratch for Protect
 
   std::mutex key_mu_;
   std::map<std::string, SecretKey> key_cache_;
@@ -551,14 +555,14 @@ Status AuditLog::Impl::ReconcileIndex() {
 Status AuditLog::Impl::Protect(std::string_view name, std::string_view value, PiiMode mode,
                                std::uint64_t seq, StoredPii* out) {
   out->name.assign(name);
-  out->psn = psn_kid_ + ":" + psn_mac_->Hex(value);
+  out->psn.reserve(psn_kid_.size() + 65);
+  out->psn.assign(psn_kid_).append(1, ':').append(psn_mac_->Hex(value));
   if (mode == PiiMode::kEncrypt) {
-    std::string sealed;
-    Status s = gcm_.Seal(data_key_, PiiAad(seq, name, data_kid_), value, &sealed);
+    Status s = gcm_.Seal(data_key_, PiiAad(seq, name, data_kid_), value, &sealed_);
     if (!s.ok()) return s;
-    out->enc = data_kid_ + ":" +
-               audit_internal::Base64Encode(reinterpret_cast<const std::uint8_t*>(sealed.data()),
-                                            sealed.size());
+    out->enc.reserve(data_kid_.size() + 1 + 4 * (sealed_.size() + 2) / 3);
+    out->enc.assign(data_kid_).append(1, ':').append(audit_internal::Base64Encode(
+        reinterpret_cast<const std::uint8_t*>(sealed_.data()), sealed_.size()));
   }
   return Status::Ok();
 }
@@ -645,6 +649,7 @@ Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, boo
     return IoError("the audit log could not undo an earlier I/O failure; reopen it");
   }
   std::string data;
+  data.reserve(n * 768);
   std::uint64_t seq = next_seq;
   std::string prev = head_hash;
   for (std::size_t i = 0; i < n; ++i) {
@@ -659,9 +664,13 @@ Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, boo
   }
   next_seq = seq;
   head_hash = prev;
-  if (open_batch_ == nullptr) open_batch_ = std::make_shared<Batch>();
+  if (open_batch_ == nullptr) {
+    open_batch_ = std::make_shared<Batch>();
+    open_batch_->data = std::move(data);
+  } else {
+    open_batch_->data += data;
+  }
   std::shared_ptr<Batch> batch = open_batch_;
-  batch->data += data;
   batch->count += n;
   batch->last_seq = seq - 1;
   batch->last_hash = prev;
