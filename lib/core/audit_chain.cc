@@ -48,24 +48,22 @@ bool GetString(const rapidjson::Value& object, const char* key, std::string* out
 
 }  // namespace
 
-std::string FormatAuditTime(UnixMillis t) {
+namespace {
+
+// Writes the 24 characters of FormatAuditTime(t) to `out` for years 0-9999;
+// false for other years.
+bool FormatAuditTimeTo(UnixMillis t, char* out) {
   using namespace std::chrono;
   // The calendar comes from date::; only the digits are placed here.
   date::sys_time<milliseconds> tp{milliseconds{t}};
   date::sys_days day = date::floor<date::days>(tp);
   date::year_month_day ymd{day};
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return false;
   // 0 <= ms < 86'400'000: floor() rounds towards the past.
   auto ms = static_cast<unsigned>((tp - day).count());
-  int year = static_cast<int>(ymd.year());
-  if (year < 0 || year > 9999) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%d-%02u-%02uT%02u:%02u:%02u.%03uZ", year,
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  ms / 3600000u, ms / 60000u % 60u, ms / 1000u % 60u, ms % 1000u);
-    return buf;
-  }
-  std::string out = "0000-00-00T00:00:00.000Z";
-  auto put = [&out](std::size_t pos, unsigned value, int width) {
+  std::memcpy(out, "0000-00-00T00:00:00.000Z", 24);
+  auto put = [out](std::size_t pos, unsigned value, int width) {
     for (int i = width - 1; i >= 0; --i) {
       out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
       value /= 10;
@@ -78,7 +76,25 @@ std::string FormatAuditTime(UnixMillis t) {
   put(14, ms / 60000u % 60u, 2);
   put(17, ms / 1000u % 60u, 2);
   put(20, ms % 1000u, 3);
-  return out;
+  return true;
+}
+
+}  // namespace
+
+std::string FormatAuditTime(UnixMillis t) {
+  char buf[24];
+  if (FormatAuditTimeTo(t, buf)) return std::string(buf, sizeof buf);
+  using namespace std::chrono;
+  date::sys_time<milliseconds> tp{milliseconds{t}};
+  date::sys_days day = date::floor<date::days>(tp);
+  date::year_month_day ymd{day};
+  auto ms = static_cast<unsigned>((tp - day).count());
+  char wide[64];
+  std::snprintf(wide, sizeof wide, "%d-%02u-%02uT%02u:%02u:%02u.%03uZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), ms / 3600000u, ms / 60000u % 60u,
+                ms / 1000u % 60u, ms % 1000u);
+  return wide;
 }
 
 bool ParseAuditTime(std::string_view text, UnixMillis* out) {
@@ -117,8 +133,13 @@ void AppendAuditContent(const AuditRecord& r, std::string* out) {
   w.Key("seq");
   w.Uint64(r.seq);
   w.Key("time");
-  std::string time = FormatAuditTime(r.time);
-  w.String(time.data(), static_cast<rapidjson::SizeType>(time.size()));
+  char time[24];
+  if (FormatAuditTimeTo(r.time, time)) {
+    w.String(time, sizeof time);
+  } else {
+    std::string wide = FormatAuditTime(r.time);
+    w.String(wide.data(), static_cast<rapidjson::SizeType>(wide.size()));
+  }
   auto str = [&w](const char* key, const std::string& value) {
     w.Key(key);
     w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));

@@ -93,13 +93,20 @@ void Sha256Two(const std::uint8_t* a, std::size_t a_size, const std::uint8_t* b,
   Check(EVP_DigestFinal_ex(ctx, out, &size), "EVP_DigestFinal_ex");
 }
 
-std::string HexEncode(const std::uint8_t* data, std::size_t size) {
+void HexAppend(const std::uint8_t* data, std::size_t size, std::string* out) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size * 2, '0');
+  std::size_t at = out->size();
+  out->resize(at + size * 2);
+  char* p = out->data() + at;
   for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0x0f];
+    p[2 * i] = kDigits[data[i] >> 4];
+    p[2 * i + 1] = kDigits[data[i] & 0x0f];
   }
+}
+
+std::string HexEncode(const std::uint8_t* data, std::size_t size) {
+  std::string out;
+  HexAppend(data, size, &out);
   return out;
 }
 
@@ -129,11 +136,17 @@ bool IsLowerHex64(std::string_view text) {
   return true;
 }
 
-std::string Base64Encode(const std::uint8_t* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
+void Base64Append(const std::uint8_t* data, std::size_t size, std::string* out) {
+  std::size_t at = out->size();
+  out->resize(at + 4 * ((size + 2) / 3) + 1);
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out->data() + at), data,
                           static_cast<int>(size));
-  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
+  out->resize(at + (n < 0 ? 0 : static_cast<std::size_t>(n)));
+}
+
+std::string Base64Encode(const std::uint8_t* data, std::size_t size) {
+  std::string out;
+  Base64Append(data, size, &out);
   return out;
 }
 
@@ -199,9 +212,15 @@ void HmacSha256::Compute(std::string_view message, std::uint8_t* out) {
 }
 
 std::string HmacSha256::Hex(std::string_view message) {
+  std::string out;
+  AppendHex(message, &out);
+  return out;
+}
+
+void HmacSha256::AppendHex(std::string_view message, std::string* out) {
   std::uint8_t mac[kSha256Size];
   Compute(message, mac);
-  return HexEncode(mac, sizeof mac);
+  HexAppend(mac, sizeof mac, out);
 }
 
 AesGcm::AesGcm() {

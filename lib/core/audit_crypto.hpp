@@ -28,6 +28,8 @@ void Sha256Two(const std::uint8_t* a, std::size_t a_size, const std::uint8_t* b,
 
 // Lower-case hex of `size` bytes.
 std::string HexEncode(const std::uint8_t* data, std::size_t size);
+// The same, appended to `*out`.
+void HexAppend(const std::uint8_t* data, std::size_t size, std::string* out);
 // Decodes exactly `size` bytes from 2*size hex digits (either case). False
 // on a wrong length or a non-hex digit.
 bool HexDecode(std::string_view hex, std::uint8_t* out, std::size_t size);
@@ -36,6 +38,8 @@ bool IsLowerHex64(std::string_view text);
 
 // Standard base64 with padding.
 std::string Base64Encode(const std::uint8_t* data, std::size_t size);
+// The same, appended to `*out`.
+void Base64Append(const std::uint8_t* data, std::size_t size, std::string* out);
 // Decodes standard base64 (padding optional). False on bad input.
 bool Base64Decode(std::string_view text, std::string* out);
 
@@ -54,6 +58,8 @@ class HmacSha256 {
   void Compute(std::string_view message, std::uint8_t* out);
   // Lower-case hex of the MAC.
   std::string Hex(std::string_view message);
+  // The same, appended to `*out`.
+  void AppendHex(std::string_view message, std::string* out);
 
  private:
   void* ctx_;  // EVP_MAC_CTX*

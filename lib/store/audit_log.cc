@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -90,13 +91,22 @@ bool IsPiiName(std::string_view name) {
   return true;
 }
 
+// The AES-GCM associated data of a PII value: binds the ciphertext to its
+// record's seq, its field name and its key id.
+void PiiAad(std::uint64_t seq, std::string_view field, std::string_view kid, std::string* aad) {
+  aad->assign("lifeline-audit/v1\n");
+  char digits[24];
+  int n = std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(seq));
+  aad->append(digits, static_cast<std::size_t>(n));
+  aad->push_back('\n');
+  aad->append(field);
+  aad->push_back('\n');
+  aad->append(kid);
+}
+
 std::string PiiAad(std::uint64_t seq, std::string_view field, std::string_view kid) {
-  std::string aad = "lifeline-audit/v1\n";
-  aad += std::to_string(seq);
-  aad += '\n';
-  aad.append(field);
-  aad += '\n';
-  aad.append(kid);
+  std::string aad;
+  PiiAad(seq, field, kid, &aad);
   return aad;
 }
 
@@ -242,13 +252,25 @@ class AuditLog::Impl {
   DirLayout layout;
   AuditFileOps* ops = nullptr;
 
+  // The append pipeline, under `mu`:
+  //   reserve   next_seq hands each call its seqs (and the current data key);
+  //   build     outside the lock, on any number of threads: PII protection,
+  //             content, content digest;
+  //   link      in seq order (link_seq), under the lock: prev_hash and hash,
+  //             the complete lines go into the open batch;
+  //   commit    one thread at a time (writing): write + fsync of the batch.
+  // A failed commit bumps `epoch`: every call reserved before it fails too.
   mutable std::mutex mu;
   std::condition_variable cv;
   bool writing = false;  // one thread holds the writer role
   bool closed = false;
   bool broken = false;
-  std::uint64_t next_seq = 1;
-  std::string head_hash = kAuditGenesisHash;
+  std::uint64_t next_seq = 1;   // next seq to reserve
+  std::uint64_t link_seq = 1;   // next seq to link
+  std::string head_hash = kAuditGenesisHash;  // hash of link_seq - 1
+  std::uint64_t epoch = 0;
+  Status epoch_status;          // why the last epoch ended
+  std::uint64_t inflight = 0;   // calls between reserve and link
   std::uint64_t durable_seq = 0;
   std::string durable_hash = kAuditGenesisHash;
 
@@ -262,10 +284,35 @@ class AuditLog::Impl {
     Status status;
   };
 
-  Status BuildLine(const AuditEvent& e, std::uint64_t seq, const std::string& prev, bool internal,
-                   std::string* out, std::string* hash);
+  // Crypto contexts and scratch space for one building thread; pooled.
+  struct Builder {
+    std::unique_ptr<HmacSha256> psn;
+    AesGcm gcm;
+    std::string sealed;
+    std::string aad;
+  };
+  // What a call reserved.
+  struct Ticket {
+    std::uint64_t first_seq = 0;
+    std::uint64_t epoch = 0;
+    std::string data_kid;
+    SecretKey data_key;
+  };
+  // A record built but not yet linked: its content without the closing
+  // brace, and the SHA-256 of the content.
+  struct Built {
+    std::string open_content;
+    std::uint8_t digest[32];
+  };
+
+  Status ValidateEvent(const AuditEvent& e, bool internal) const;
+  Status Build(const AuditEvent& e, std::uint64_t seq, bool internal, const Ticket& ticket,
+               Builder& b, Built* out);
   Status Protect(std::string_view name, std::string_view value, PiiMode mode, std::uint64_t seq,
-                 StoredPii* out);
+                 const Ticket& ticket, Builder& b, StoredPii* out);
+  std::unique_ptr<Builder> TakeBuilder();
+  void ReturnBuilder(std::unique_ptr<Builder> builder);
+  void EndEpoch(const Status& why);  // under mu
   void LeadCommit(std::unique_lock<std::mutex>& lock);
   void AcquireWriter(std::unique_lock<std::mutex>& lock) {
     cv.wait(lock, [&] { return !writing; });
@@ -288,13 +335,13 @@ class AuditLog::Impl {
 
   // Keys of the write path, used by the thread that builds lines (under mu)
   // or holds the writer role.
-  std::string data_kid_;
-  SecretKey data_key_;
-  std::unique_ptr<HmacSha256> psn_mac_;
+  std::string data_kid_;  // under mu
+  SecretKey data_key_;    // under mu
+  SecretKey psn_key_;
   std::string psn_kid_;
-  std::unique_ptr<HmacSha256> cp_mac_;
-  AesGcm gcm_;
-  std::string sealed_;  // scratch for Protect
+  std::unique_ptr<HmacSha256> cp_mac_;  // writer role only
+  std::mutex builders_mu_;
+  std::vector<std::unique_ptr<Builder>> builders_;
 
   std::mutex key_mu_;
   std::map<std::string, SecretKey> key_cache_;
@@ -367,7 +414,7 @@ Status AuditLog::Impl::Init() {
   data_kid_ = opt.data_key_id;
   data_key_ = *data;
   psn_kid_ = opt.pseudonym_key_id;
-  psn_mac_ = std::make_unique<HmacSha256>(*psn);
+  psn_key_ = *psn;
   cp_mac_ = std::make_unique<HmacSha256>(*cp);
   {
     std::lock_guard<std::mutex> lock(key_mu_);
@@ -515,6 +562,7 @@ Status AuditLog::Impl::RecoverTail() {
     }
   }
   next_seq = head + 1;
+  link_seq = head + 1;
   head_hash = hash;
   durable_seq = head;
   durable_hash = hash;
@@ -552,23 +600,45 @@ Status AuditLog::Impl::ReconcileIndex() {
 
 // --- append --------------------------------------------------------------------
 
+std::unique_ptr<AuditLog::Impl::Builder> AuditLog::Impl::TakeBuilder() {
+  {
+    std::lock_guard<std::mutex> lock(builders_mu_);
+    if (!builders_.empty()) {
+      std::unique_ptr<Builder> b = std::move(builders_.back());
+      builders_.pop_back();
+      return b;
+    }
+  }
+  auto b = std::make_unique<Builder>();
+  b->psn = std::make_unique<HmacSha256>(psn_key_);
+  return b;
+}
+
+void AuditLog::Impl::ReturnBuilder(std::unique_ptr<Builder> builder) {
+  std::lock_guard<std::mutex> lock(builders_mu_);
+  builders_.push_back(std::move(builder));
+}
+
 Status AuditLog::Impl::Protect(std::string_view name, std::string_view value, PiiMode mode,
-                               std::uint64_t seq, StoredPii* out) {
+                               std::uint64_t seq, const Ticket& ticket, Builder& b,
+                               StoredPii* out) {
   out->name.assign(name);
   out->psn.reserve(psn_kid_.size() + 65);
-  out->psn.assign(psn_kid_).append(1, ':').append(psn_mac_->Hex(value));
+  out->psn.assign(psn_kid_).append(1, ':');
+  b.psn->AppendHex(value, &out->psn);
   if (mode == PiiMode::kEncrypt) {
-    Status s = gcm_.Seal(data_key_, PiiAad(seq, name, data_kid_), value, &sealed_);
+    PiiAad(seq, name, ticket.data_kid, &b.aad);
+    Status s = b.gcm.Seal(ticket.data_key, b.aad, value, &b.sealed);
     if (!s.ok()) return s;
-    out->enc.reserve(data_kid_.size() + 1 + 4 * (sealed_.size() + 2) / 3);
-    out->enc.assign(data_kid_).append(1, ':').append(audit_internal::Base64Encode(
-        reinterpret_cast<const std::uint8_t*>(sealed_.data()), sealed_.size()));
+    out->enc.reserve(ticket.data_kid.size() + 2 + 4 * (b.sealed.size() + 2) / 3);
+    out->enc.assign(ticket.data_kid).append(1, ':');
+    audit_internal::Base64Append(reinterpret_cast<const std::uint8_t*>(b.sealed.data()),
+                                 b.sealed.size(), &out->enc);
   }
   return Status::Ok();
 }
 
-Status AuditLog::Impl::BuildLine(const AuditEvent& e, std::uint64_t seq, const std::string& prev,
-                                 bool internal, std::string* out, std::string* hash) {
+Status AuditLog::Impl::ValidateEvent(const AuditEvent& e, bool internal) const {
   if (e.source == AuditSource::kAudit && !internal) {
     return InvalidArgument("source 'audit' is reserved for the audit log's own records");
   }
@@ -593,18 +663,6 @@ Status AuditLog::Impl::BuildLine(const AuditEvent& e, std::uint64_t seq, const s
   if (e.pii.size() > kMaxPiiFields) {
     return InvalidArgument("pii has more than " + std::to_string(kMaxPiiFields) + " fields");
   }
-  AuditRecord r;
-  r.seq = seq;
-  r.time = e.time;
-  r.source = e.source;
-  r.incident_id = e.incident_id;
-  r.call_id = e.call_id;
-  r.channel = e.channel;
-  r.event = e.event;
-  r.status = e.status;
-  r.provider_id = e.provider_id;
-  r.detail = e.detail;
-  r.prev_hash = prev;
   for (std::size_t i = 0; i < e.pii.size(); ++i) {
     const PiiField& f = e.pii[i];
     std::string at = "pii[" + std::to_string(i) + "]";
@@ -618,9 +676,28 @@ Status AuditLog::Impl::BuildLine(const AuditEvent& e, std::uint64_t seq, const s
     for (std::size_t j = 0; j < i; ++j) {
       if (e.pii[j].name == f.name) return InvalidArgument(at + ".name '" + f.name + "' repeats");
     }
+  }
+  return Status::Ok();
+}
+
+Status AuditLog::Impl::Build(const AuditEvent& e, std::uint64_t seq, bool internal,
+                             const Ticket& ticket, Builder& b, Built* out) {
+  AuditRecord r;
+  r.seq = seq;
+  r.time = e.time;
+  r.source = e.source;
+  r.incident_id = e.incident_id;
+  r.call_id = e.call_id;
+  r.channel = e.channel;
+  r.event = e.event;
+  r.status = e.status;
+  r.provider_id = e.provider_id;
+  r.detail = e.detail;
+  r.pii.reserve(e.pii.size() + 1);
+  for (const PiiField& f : e.pii) {
     if (f.value.empty()) continue;
     StoredPii stored;
-    Status s = Protect(f.name, f.value, opt.pii.ModeFor(f.name), seq, &stored);
+    Status s = Protect(f.name, f.value, opt.pii.ModeFor(f.name), seq, ticket, b, &stored);
     if (!s.ok()) return s;
     r.pii.push_back(std::move(stored));
   }
@@ -629,53 +706,111 @@ Status AuditLog::Impl::BuildLine(const AuditEvent& e, std::uint64_t seq, const s
     r.subject = e.subject;
   } else if (!e.subject.empty()) {
     StoredPii stored;
-    Status s = Protect("subject", e.subject, subject_mode, seq, &stored);
+    Status s = Protect("subject", e.subject, subject_mode, seq, ticket, b, &stored);
     if (!s.ok()) return s;
     r.pii.push_back(std::move(stored));
   }
   std::sort(r.pii.begin(), r.pii.end(),
-            [](const StoredPii& a, const StoredPii& b) { return a.name < b.name; });
-  AppendAuditLine(&r, out);
-  out->push_back('\n');
-  *hash = std::move(r.hash);
+            [](const StoredPii& a, const StoredPii& b2) { return a.name < b2.name; });
+  out->open_content.clear();
+  AppendAuditContent(r, &out->open_content);
+  audit_internal::Sha256(out->open_content, out->digest);
+  out->open_content.pop_back();  // the closing brace; prev_hash and hash follow
   return Status::Ok();
+}
+
+void AuditLog::Impl::EndEpoch(const Status& why) {
+  ++epoch;
+  epoch_status = why;
+  // Lines batched but not written were chained onto what failed: they fail
+  // too, and the next call gets the first unrecorded seq again.
+  if (open_batch_ != nullptr) {
+    open_batch_->done = true;
+    open_batch_->status = why;
+    open_batch_ = nullptr;
+  }
+  next_seq = durable_seq + 1;
+  link_seq = durable_seq + 1;
+  head_hash = durable_hash;
+  cv.notify_all();
 }
 
 Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, bool internal) {
   if (n == 0) return Status::Ok();
-  std::unique_lock<std::mutex> lock(mu);
-  if (closed) return StateError("the audit log is closed");
-  if (broken) {
-    return IoError("the audit log could not undo an earlier I/O failure; reopen it");
-  }
-  std::string data;
-  data.reserve(n * 768);
-  std::uint64_t seq = next_seq;
-  std::string prev = head_hash;
   for (std::size_t i = 0; i < n; ++i) {
-    std::string hash;
-    Status s = BuildLine(events[i], seq, prev, internal, &data, &hash);
+    Status s = ValidateEvent(events[i], internal);
     if (!s.ok()) {
       return Status(s.code(), (n > 1 ? "event " + std::to_string(i) + ": " : std::string()) +
                                   s.message());
     }
-    prev = std::move(hash);
-    ++seq;
   }
-  next_seq = seq;
-  head_hash = prev;
-  if (open_batch_ == nullptr) {
-    open_batch_ = std::make_shared<Batch>();
-    open_batch_->data = std::move(data);
-  } else {
-    open_batch_->data += data;
+
+  // Reserve.
+  Ticket ticket;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return StateError("the audit log is closed");
+    if (broken) return IoError("the audit log could not undo an earlier I/O failure; reopen it");
+    ticket.first_seq = next_seq;
+    ticket.epoch = epoch;
+    ticket.data_kid = data_kid_;
+    ticket.data_key = data_key_;
+    next_seq += n;
+    ++inflight;
   }
+
+  // Build, outside the lock.
+  std::vector<Built> built(n);
+  Status s;
+  {
+    std::unique_ptr<Builder> builder = TakeBuilder();
+    for (std::size_t i = 0; i < n && s.ok(); ++i) {
+      s = Build(events[i], ticket.first_seq + i, internal, ticket, *builder, &built[i]);
+    }
+    ReturnBuilder(std::move(builder));
+  }
+
+  // Link, in seq order.
+  std::unique_lock<std::mutex> lock(mu);
+  if (!s.ok()) {
+    // Only the random number generator can fail here. Seqs after ours are
+    // reserved already, so the chain cannot close the gap: stop appending.
+    --inflight;
+    broken = true;
+    EndEpoch(s);
+    return s;
+  }
+  cv.wait(lock, [&] { return ticket.epoch != epoch || link_seq == ticket.first_seq; });
+  --inflight;
+  if (ticket.epoch != epoch) {
+    cv.notify_all();
+    return epoch_status;
+  }
+  if (open_batch_ == nullptr) open_batch_ = std::make_shared<Batch>();
   std::shared_ptr<Batch> batch = open_batch_;
+  std::string& data = batch->data;
+  std::uint8_t prev[32];
+  for (std::size_t i = 0; i < n; ++i) {
+    audit_internal::HexDecode(head_hash, prev, sizeof prev);
+    std::uint8_t hash[32];
+    audit_internal::Sha256Two(prev, sizeof prev, built[i].digest, sizeof hash, hash);
+    data.append(built[i].open_content);
+    data.append(",\"prev_hash\":\"");
+    data.append(head_hash);
+    data.append("\",\"hash\":\"");
+    head_hash.clear();
+    audit_internal::HexAppend(hash, sizeof hash, &head_hash);
+    data.append(head_hash);
+    data.append("\"}\n");
+  }
+  link_seq += n;
   batch->count += n;
-  batch->last_seq = seq - 1;
-  batch->last_hash = prev;
-  // Group commit: whoever finds no writer at work writes every batched
-  // line with one write and one fsync; the others wait for the result.
+  batch->last_seq = link_seq - 1;
+  batch->last_hash = head_hash;
+  cv.notify_all();  // the next call in seq order may link now
+
+  // Commit: group commit. Whoever finds no writer at work writes every
+  // batched line with one write and one fsync; the others wait for it.
   while (!batch->done) {
     if (!writing) {
       LeadCommit(lock);
@@ -704,15 +839,7 @@ void AuditLog::Impl::LeadCommit(std::unique_lock<std::mutex>& lock) {
     durable_hash = batch->last_hash;
   } else {
     if (broke) broken = true;
-    // Lines batched meanwhile were chained onto the failed ones: they fail
-    // too, and the next line gets the first unrecorded seq again.
-    if (open_batch_ != nullptr) {
-      open_batch_->done = true;
-      open_batch_->status = s;
-      open_batch_ = nullptr;
-    }
-    next_seq = durable_seq + 1;
-    head_hash = durable_hash;
+    EndEpoch(s);
   }
   batch->status = s;
   batch->done = true;
@@ -761,8 +888,8 @@ Status AuditLog::Impl::Flush() {
 Status AuditLog::Impl::Close() {
   std::unique_lock<std::mutex> lock(mu);
   if (closed) return StateError("the audit log is already closed");
-  closed = true;  // no new appends; those already batched still commit
-  cv.wait(lock, [&] { return !writing && open_batch_ == nullptr; });
+  closed = true;  // no new appends; those already reserved still commit
+  cv.wait(lock, [&] { return inflight == 0 && !writing && open_batch_ == nullptr; });
   writing = true;
   std::uint64_t seq = durable_seq;
   std::string hash = durable_hash;

@@ -164,10 +164,10 @@ void BM_ChainPii(benchmark::State& state) { Chained(state, true, true); }
 void BM_PlainPiiNoSync(benchmark::State& state) { Plain(state, true, false); }
 void BM_ChainPiiNoSync(benchmark::State& state) { Chained(state, true, false); }
 
-BENCHMARK(BM_Plain)->Arg(1)->Arg(64)->Arg(512)->Arg(4096)->ArgName("batch")->UseRealTime();
-BENCHMARK(BM_Chain)->Arg(1)->Arg(64)->Arg(512)->Arg(4096)->ArgName("batch")->UseRealTime();
-BENCHMARK(BM_PlainPii)->Arg(1)->Arg(64)->Arg(512)->Arg(4096)->ArgName("batch")->UseRealTime();
-BENCHMARK(BM_ChainPii)->Arg(1)->Arg(64)->Arg(512)->Arg(4096)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_Plain)->Arg(1)->Arg(64)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_Chain)->Arg(1)->Arg(64)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_PlainPii)->Arg(1)->Arg(64)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_ChainPii)->Arg(1)->Arg(64)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
 BENCHMARK(BM_PlainPiiNoSync)->Arg(512)->ArgName("batch")->UseRealTime();
 BENCHMARK(BM_ChainPiiNoSync)->Arg(512)->ArgName("batch")->UseRealTime();
 
@@ -200,7 +200,7 @@ void BM_ChainPiiThreads(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ChainPiiThreads)->Arg(1)->Threads(4)->ArgName("batch")->UseRealTime();
-BENCHMARK(BM_ChainPiiThreads)->Arg(512)->Threads(2)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_ChainPiiThreads)->Arg(1024)->Threads(2)->ArgName("batch")->UseRealTime();
 
 void BM_Verify(benchmark::State& state) {
   std::string dir = BenchDir("verify");
