@@ -13,6 +13,7 @@
 #include <rapidjson/memorystream.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -284,8 +285,18 @@ class AuditLog::Impl {
     Status status;
   };
 
-  // Crypto contexts and scratch space for one building thread; pooled.
+  // Records built but not yet linked: their contents without the closing
+  // brace, back to back in one buffer, and the SHA-256 of each content.
+  struct Built {
+    std::string contents;
+    std::vector<std::size_t> ends;
+    std::vector<std::array<std::uint8_t, 32>> digests;
+  };
+  // Crypto contexts and scratch space for one building thread; pooled, so
+  // their buffers keep their capacity from one call to the next (fresh
+  // megabytes cost page faults).
   struct Builder {
+    Built built;
     std::unique_ptr<HmacSha256> psn;
     AesGcm gcm;
     std::string sealed;
@@ -297,12 +308,6 @@ class AuditLog::Impl {
     std::uint64_t epoch = 0;
     std::string data_kid;
     SecretKey data_key;
-  };
-  // A record built but not yet linked: its content without the closing
-  // brace, and the SHA-256 of the content.
-  struct Built {
-    std::string open_content;
-    std::uint8_t digest[32];
   };
 
   Status ValidateEvent(const AuditEvent& e, bool internal) const;
@@ -347,6 +352,7 @@ class AuditLog::Impl {
   std::map<std::string, SecretKey> key_cache_;
 
   std::shared_ptr<Batch> open_batch_;
+  std::string spare_data_;  // a written batch's buffer, reused; under mu
   std::unique_ptr<AuditStore> store_;
   std::unique_ptr<ArchiveIndex> index_;
   int lock_fd = -1;
@@ -712,10 +718,12 @@ Status AuditLog::Impl::Build(const AuditEvent& e, std::uint64_t seq, bool intern
   }
   std::sort(r.pii.begin(), r.pii.end(),
             [](const StoredPii& a, const StoredPii& b2) { return a.name < b2.name; });
-  out->open_content.clear();
-  AppendAuditContent(r, &out->open_content);
-  audit_internal::Sha256(out->open_content, out->digest);
-  out->open_content.pop_back();  // the closing brace; prev_hash and hash follow
+  std::size_t start = out->contents.size();
+  AppendAuditContent(r, &out->contents);
+  out->digests.emplace_back();
+  audit_internal::Sha256(std::string_view(out->contents).substr(start), out->digests.back().data());
+  out->contents.pop_back();  // the closing brace; prev_hash and hash follow
+  out->ends.push_back(out->contents.size());
   return Status::Ok();
 }
 
@@ -760,18 +768,23 @@ Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, boo
   }
 
   // Build, outside the lock.
-  std::vector<Built> built(n);
+  std::unique_ptr<Builder> builder = TakeBuilder();
+  Built& built = builder->built;
+  built.contents.clear();
+  built.ends.clear();
+  built.digests.clear();
   Status s;
-  {
-    std::unique_ptr<Builder> builder = TakeBuilder();
-    for (std::size_t i = 0; i < n && s.ok(); ++i) {
-      s = Build(events[i], ticket.first_seq + i, internal, ticket, *builder, &built[i]);
-    }
-    ReturnBuilder(std::move(builder));
+  for (std::size_t i = 0; i < n && s.ok(); ++i) {
+    s = Build(events[i], ticket.first_seq + i, internal, ticket, *builder, &built);
   }
 
   // Link, in seq order.
   std::unique_lock<std::mutex> lock(mu);
+  struct ReturnOnExit {
+    Impl* impl;
+    std::unique_ptr<Builder>& builder;
+    ~ReturnOnExit() { impl->ReturnBuilder(std::move(builder)); }
+  } return_builder{this, builder};
   if (!s.ok()) {
     // Only the random number generator can fail here. Seqs after ours are
     // reserved already, so the chain cannot close the gap: stop appending.
@@ -786,15 +799,22 @@ Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, boo
     cv.notify_all();
     return epoch_status;
   }
-  if (open_batch_ == nullptr) open_batch_ = std::make_shared<Batch>();
+  if (open_batch_ == nullptr) {
+    open_batch_ = std::make_shared<Batch>();
+    open_batch_->data = std::move(spare_data_);
+    open_batch_->data.clear();
+  }
   std::shared_ptr<Batch> batch = open_batch_;
   std::string& data = batch->data;
+  data.reserve(data.size() + built.contents.size() + n * 160);
   std::uint8_t prev[32];
+  std::size_t begin = 0;
   for (std::size_t i = 0; i < n; ++i) {
     audit_internal::HexDecode(head_hash, prev, sizeof prev);
     std::uint8_t hash[32];
-    audit_internal::Sha256Two(prev, sizeof prev, built[i].digest, sizeof hash, hash);
-    data.append(built[i].open_content);
+    audit_internal::Sha256Two(prev, sizeof prev, built.digests[i].data(), sizeof hash, hash);
+    data.append(built.contents, begin, built.ends[i] - begin);
+    begin = built.ends[i];
     data.append(",\"prev_hash\":\"");
     data.append(head_hash);
     data.append("\",\"hash\":\"");
@@ -843,6 +863,10 @@ void AuditLog::Impl::LeadCommit(std::unique_lock<std::mutex>& lock) {
   }
   batch->status = s;
   batch->done = true;
+  // Keep the buffer for the next batch (unless it grew huge).
+  if (batch->data.capacity() <= (64u << 20) && batch->data.capacity() > spare_data_.capacity()) {
+    spare_data_ = std::move(batch->data);
+  }
   ReleaseWriter();
 }
 
