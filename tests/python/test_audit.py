@@ -4,6 +4,7 @@ The chain is re-verified here with nothing but hashlib, following
 docs/audit.md, so the documented format is what the library writes."""
 
 import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -63,6 +64,51 @@ def independent_verify(lines):
                                      "channel", "event", "status", "providerId", "detail", "pii"]
         prev = record["hash"]
     return prev
+
+
+# The standalone export check from docs/audit.md ("How a compliance officer
+# verifies an export"), verbatim: only hashlib, hmac and json.
+def verify_export_standalone(path, checkpoint_key):
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    if json.loads(lines[0]).get("type") != "export":
+        raise ValueError("not a Lifeline audit export")
+    head, seq, closed, ended = None, None, False, False
+    for line in lines[1:]:
+        if ended:
+            raise ValueError("lines after the end line")
+        if line.startswith('{"seq":'):
+            record = json.loads(line)
+            cut = line.rindex(',"prev_hash":"')
+            digest = hashlib.sha256((line[:cut] + "}").encode("utf-8")).digest()
+            if head is None:
+                head, seq = record["prev_hash"], record["seq"]
+            if record["seq"] != seq or record["prev_hash"] != head:
+                raise ValueError("seq %d: out of order or link broken" % seq)
+            head = hashlib.sha256(bytes.fromhex(head) + digest).hexdigest()
+            if head != record["hash"]:
+                raise ValueError("seq %d: edited" % seq)
+            seq += 1
+            continue
+        item = json.loads(line)
+        if item["type"] == "link":
+            if item["seq"] != seq:
+                raise ValueError("seq %d: missing" % seq)
+            head = hashlib.sha256(bytes.fromhex(head) + bytes.fromhex(item["digest"])).hexdigest()
+            seq += 1
+        elif item["type"] == "checkpoint":
+            message = "lifeline-audit-checkpoint/v1\n%d\n%s" % (item["seq"], item["hash"])
+            mac = hmac.new(checkpoint_key, message.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(mac, item["mac"]):
+                raise ValueError("checkpoint MAC does not verify")
+            if item["seq"] != seq - 1 or item["hash"] != head:
+                raise ValueError("the chain does not end at the checkpoint")
+            closed = True
+        elif item["type"] == "end":
+            ended = True
+    if not ended or (head is not None and not closed):
+        raise ValueError("truncated export")
+    return seq - 1 if seq is not None else 0
 
 
 class AuditTest(unittest.TestCase):
@@ -160,6 +206,14 @@ class AuditTest(unittest.TestCase):
         for path in (plain_export, clear_export):
             report = audit.verify_export(path, self.config, key_callback=fetch_key)
             self.assertTrue(report["ok"], report)
+            # The documented standalone check agrees, and catches an edit.
+            self.assertEqual(verify_export_standalone(path, KEYS["c1"]), report["last_seq"])
+        text = read_text(plain_export)
+        with open(plain_export, "w", encoding="utf-8") as f:
+            f.write(text.replace('"status":"DELIVERED"', '"status":"FAILED"', 1))
+        with self.assertRaises(ValueError):
+            verify_export_standalone(plain_export, KEYS["c1"])
+        self.assertEqual(audit.verify_export(plain_export, self.config, fetch_key)["kind"], "edited")
 
     def test_retention_with_a_manual_clock(self):
         with lifeline.Clock.manual(T0) as clock, self.open() as log:

@@ -350,3 +350,58 @@ TEST_CASE("an export carries a chain proof that verifies on its own") {
     }
   }
 }
+
+TEST_CASE("after a full drill no phone number or email appears in clear anywhere on disk or in errors") {
+  std::string dir = FreshDir("pii_drill");
+  auto keys = TestKeys();
+  auto options = TestOptions(dir, keys);
+  options.segment_max_records = 7;
+  std::vector<std::string> messages;
+  {
+    auto log = MustOpen(options);
+    AppendSpread(*log, 0, 40);
+    std::vector<lifeline::AuditEvent> batch;
+    for (int i = 40; i < 50; ++i) batch.push_back(EventOf(i, kT0 + 400 * kDay + i));
+    REQUIRE(log->AppendBatch(batch).ok());
+    // Failures on the way, with PII in the offending events.
+    lifeline::AuditEvent bad = EventOf(3);
+    bad.detail = "\xff";
+    messages.push_back(log->Append(bad).message());
+    bad = EventOf(4);
+    bad.pii.push_back({"phone", PhoneOf(4)});
+    messages.push_back(log->Append(bad).message());
+    messages.push_back(
+        log->Read(AuditFilter(), AuditReader{"compliance_officer", "nope"}, kT0, [](const AuditView&) {
+             return true;
+           }).message());
+    REQUIRE(log->Archive(kT0 + 300 * kDay).ok());
+    REQUIRE(log->Export(Incident("INC-1"), kAnalyst, kT0, dir + "/siem.jsonl").ok());
+    REQUIRE(log->Read(AuditFilter(), kAnalyst, kT0, [](const AuditView&) { return true; }).ok());
+    REQUIRE(log->Close().ok());
+  }
+  std::string everything;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::string path = entry.path().string();
+    everything += ReadFile(path);
+    if (path.size() > 3 && path.substr(path.size() - 3) == ".gz") {
+      lifeline::audit_internal::SegmentFile file;
+      file.path = path;
+      file.name = entry.path().filename().string();
+      REQUIRE(lifeline::audit_internal::ParseSegmentFileName(file.name, &file.first_seq, &file.last_seq));
+      lifeline::AuditSegmentHeader header;
+      std::vector<std::string> lines;
+      bool corrupt = false;
+      REQUIRE(lifeline::audit_internal::ReadSegment(file, &header, &lines, &corrupt).ok());
+      for (const auto& line : lines) everything += line + "\n";
+    }
+  }
+  for (const auto& m : messages) everything += m + "\n";
+  CHECK(everything.find("DELIVERY_ATTEMPT") != std::string::npos);  // the scan sees records
+  for (int i = 0; i < 50; ++i) {
+    INFO("event " << i);
+    CHECK(everything.find(PhoneOf(i)) == std::string::npos);
+    CHECK(everything.find(EmailOf(i)) == std::string::npos);
+    CHECK(everything.find("\"stk-" + std::to_string(i) + "\"") == std::string::npos);
+  }
+}
