@@ -17,7 +17,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <shared_mutex>
 
 #include "core/audit_crypto.hpp"
 #include "core/audit_json.hpp"
