@@ -337,9 +337,13 @@ class AuditLog::Impl {
   Result<SecretKey> ReadKey(const std::string& kid);
   Result<bool> DecideReader(const AuditFilter& filter, const AuditReader& reader, UnixMillis now,
                             const char* operation);
-  Status MakeView(const AuditRecord& record, bool privileged, AuditView* view);
+  Status MakeView(const AuditRecord& record, bool privileged, AesGcm& gcm, AuditView* view);
+  // Calls `fn` for every line with start_seq <= seq <= snapshot, archive
+  // segments first (only those `segment_wanted` accepts, when given), then
+  // the live store.
   Status WalkFrom(std::uint64_t start_seq, std::uint64_t snapshot,
-                  const std::function<Status(std::string_view line, std::uint64_t seq, bool* stop)>& fn);
+                  const std::function<Status(std::string_view line, std::uint64_t seq, bool* stop)>& fn,
+                  const std::function<bool(const SegmentFile&)>& segment_wanted = nullptr);
 
   // Keys of the write path, used by the thread that builds lines (under mu)
   // or holds the writer role.
@@ -1009,10 +1013,10 @@ Result<bool> AuditLog::Impl::DecideReader(const AuditFilter& filter, const Audit
   return true;
 }
 
-Status AuditLog::Impl::MakeView(const AuditRecord& record, bool privileged, AuditView* view) {
+Status AuditLog::Impl::MakeView(const AuditRecord& record, bool privileged, AesGcm& gcm,
+                               AuditView* view) {
   view->record = record;
   view->pii.clear();
-  AesGcm gcm;
   for (const StoredPii& field : record.pii) {
     PiiField out;
     out.name = field.name;
@@ -1046,7 +1050,8 @@ Status AuditLog::Impl::MakeView(const AuditRecord& record, bool privileged, Audi
 
 Status AuditLog::Impl::WalkFrom(
     std::uint64_t start_seq, std::uint64_t snapshot,
-    const std::function<Status(std::string_view, std::uint64_t, bool*)>& fn) {
+    const std::function<Status(std::string_view, std::uint64_t, bool*)>& fn,
+    const std::function<bool(const SegmentFile&)>& segment_wanted) {
   bool stop = false;
   std::uint64_t last_archived = 0;
   std::vector<SegmentFile> segments;
@@ -1055,6 +1060,7 @@ Status AuditLog::Impl::WalkFrom(
   for (const SegmentFile& file : segments) {
     last_archived = std::max(last_archived, file.last_seq);
     if (file.last_seq < start_seq || stop) continue;
+    if (segment_wanted && !segment_wanted(file)) continue;
     AuditSegmentHeader header;
     std::vector<std::string> lines;
     bool corrupt = false;
@@ -1106,6 +1112,7 @@ Status AuditLog::Impl::Read(const AuditFilter& filter, const AuditReader& reader
   std::set<std::uint64_t> wanted(archived.begin(), archived.end());
   std::uint64_t start = archived.empty() ? anchor_seq_ + 1 : archived.front();
   AuditView view;
+  AesGcm gcm;  // one context per read: the key schedule is kept across records
   return WalkFrom(start, snapshot, [&](std::string_view line, std::uint64_t seq, bool* stop) {
     if (seq <= anchor_seq_ && wanted.count(seq) == 0) return Status::Ok();
     AuditRecord record;
@@ -1115,10 +1122,14 @@ Status AuditLog::Impl::Read(const AuditFilter& filter, const AuditReader& reader
                         " does not verify; run lifeline-audit verify");
     }
     if (!filter.Matches(record)) return Status::Ok();
-    Status v = MakeView(record, *privileged, &view);
+    Status v = MakeView(record, *privileged, gcm, &view);
     if (!v.ok()) return v;
     *stop = !fn(view);
     return Status::Ok();
+  }, [&](const SegmentFile& file) {
+    // Only the segments the index says hold a match are decompressed.
+    auto it = wanted.lower_bound(file.first_seq);
+    return it != wanted.end() && *it <= file.last_seq;
   });
 }
 
@@ -1200,6 +1211,7 @@ Result<AuditExportSummary> AuditLog::Impl::Export(const AuditFilter& filter,
   off_t covered_at = header_end;
   std::uint64_t records = 0, links = 0;
   AuditView view;
+  AesGcm gcm;
   s = WalkFrom(start, snapshot, [&](std::string_view line, std::uint64_t seq, bool*) {
     AuditRecord record;
     std::string digest;
@@ -1216,7 +1228,7 @@ Result<AuditExportSummary> AuditLog::Impl::Export(const AuditFilter& filter,
       buf.push_back('\n');
       ++records;
       if (*privileged) {
-        Status v = MakeView(record, true, &view);
+        Status v = MakeView(record, true, gcm, &view);
         if (!v.ok()) return v;
         StringSink sink{&buf};
         JsonWriter w(sink);
