@@ -870,6 +870,157 @@ LIFELINE_API lifeline_status lifeline_metrics_prometheus(lifeline_engine_t* engi
                                                          size_t cap, size_t* out_needed);
 
 
+/* ======================================================================== */
+/* Audit trail                                                               */
+/* ======================================================================== */
+
+/* A tamper-evident, PII-protected audit trail (docs/audit.md). Every event
+ * becomes a record with a gap-free seq, chained to the one before it by
+ * SHA-256, its personal data encrypted (AES-256-GCM) or pseudonymised
+ * (HMAC-SHA256), and durable (written and fsynced) before append returns
+ * LIFELINE_OK. HMAC checkpoints over the chain head go to a separate file,
+ * so cutting records off the end is detected too. Old records move to
+ * compressed archive segments that keep their chain boundaries.
+ *
+ * The configuration is a JSON object (docs/audit.md lists every key):
+ *
+ *   {"dir": "/var/lib/lifeline/audit",
+ *    "store": "file",                         "file" (default) or "sqlite"
+ *    "keys": {"provider": "env",              "env", "file" or "callback"
+ *             "data_key_id": "k1", "pseudonym_key_id": "p1",
+ *             "checkpoint_key_id": "c1"},
+ *    "pii": {"phone": "encrypt", "email": "encrypt",
+ *            "push_token": "pseudonymise", "subject": "plain"},
+ *    "checkpoint_every": 1000, "retention_days": 180}
+ *
+ * An event is a JSON object: "source" ("ivr", "cascade" or "failover") and
+ * "time" (int64 ms) are required; "incidentId", "callId", "subject",
+ * "channel", "event", "status", "providerId", "detail" are optional strings;
+ * "pii" is an object of field name to value ({"phone": "+15551234567"}).
+ * Unknown keys are refused.
+ *
+ * Appending returns LIFELINE_E_IO when the disk is full or an I/O error
+ * occurs: the event was NOT recorded, and the producer must keep it.
+ *
+ * Thread-safety: every function may be called from any thread on the same
+ * handle, except lifeline_audit_close and lifeline_audit_free. */
+typedef struct lifeline_audit_t lifeline_audit_t;
+
+/* A host key source (e.g. a KMS client): writes the 32-byte key named key_id
+ * to out_key32 and returns LIFELINE_OK, or returns LIFELINE_E_NOT_FOUND
+ * (unknown id) or LIFELINE_E_UNAVAILABLE. May be called from any thread,
+ * while the handle lives. Used when "keys.provider" is "callback". */
+typedef lifeline_status (*lifeline_key_callback)(const char* key_id, uint8_t* out_key32,
+                                                 void* user_data);
+
+/* The host's check of a reader's credential: returns 1 when `credential` is
+ * valid for `role` ("compliance_officer" or "bcp_admin"), 0 otherwise. */
+typedef int (*lifeline_credential_callback)(const char* role, const char* credential,
+                                            void* user_data);
+
+/* What a verification found, at its first bad seq. Values are only appended. */
+typedef enum lifeline_audit_finding {
+  LIFELINE_AUDIT_OK = 0,
+  LIFELINE_AUDIT_EDITED = 1,          /* a record changed, or its link broke */
+  LIFELINE_AUDIT_DELETED = 2,         /* a seq is missing */
+  LIFELINE_AUDIT_REORDERED = 3,       /* a seq is out of place */
+  LIFELINE_AUDIT_TRUNCATED = 4,       /* the chain ends before its last checkpoint */
+  LIFELINE_AUDIT_BAD_CHECKPOINT = 5,  /* a checkpoint fails its MAC or the chain */
+  LIFELINE_AUDIT_CORRUPT_ARCHIVE = 6  /* an archive segment cannot be read */
+} lifeline_audit_finding;
+
+/* "ok", "edited", "deleted", "reordered", "truncated", "bad_checkpoint",
+ * "corrupt_archive"; "unknown" otherwise. Static string. */
+LIFELINE_API const char* lifeline_audit_finding_str(lifeline_audit_finding finding);
+
+/* Opens (or creates) the log described by config_json. key_callback is
+ * required when "keys.provider" is "callback" and must be NULL otherwise.
+ * Opening repairs a torn last line, finishes an interrupted archive and
+ * checks the end of the store against the last checkpoint: a store that
+ * does not verify there gives LIFELINE_E_STATE (nothing is appended to it).
+ * Another open handle on the same dir gives LIFELINE_E_UNAVAILABLE. */
+LIFELINE_API lifeline_status lifeline_audit_open(const char* config_json,
+                                                 lifeline_key_callback key_callback,
+                                                 void* key_user_data, lifeline_audit_t** out);
+
+/* Sets (or, with NULL, clears) the credential check used by export. Without
+ * one, nobody gets PII decrypted. */
+LIFELINE_API lifeline_status lifeline_audit_set_credential_verifier(
+    lifeline_audit_t* log, lifeline_credential_callback callback, void* user_data);
+
+/* Records one event (JSON object, see above). LIFELINE_OK once durable. */
+LIFELINE_API lifeline_status lifeline_audit_append(lifeline_audit_t* log, const char* event_json);
+
+/* Records a JSON array of events with one write and one fsync: all or none. */
+LIFELINE_API lifeline_status lifeline_audit_append_batch(lifeline_audit_t* log,
+                                                         const char* events_json);
+
+/* Writes a checkpoint over the head if it moved since the last one. */
+LIFELINE_API lifeline_status lifeline_audit_flush(lifeline_audit_t* log);
+
+/* Makes key_id the data key for new records; old records stay readable. */
+LIFELINE_API lifeline_status lifeline_audit_rotate_data_key(lifeline_audit_t* log,
+                                                            const char* key_id);
+
+/* The last durable seq (0 when empty) and its hash (64 hex digits; cap >= 65). */
+LIFELINE_API lifeline_status lifeline_audit_head(const lifeline_audit_t* log, uint64_t* out_seq,
+                                                 char* out_hash, size_t cap);
+
+/* Verifies the open log: archive segments, live store, checkpoints.
+ * LIFELINE_OK means the verification ran; its verdict is *out_finding and
+ * *out_first_bad_seq (0 when LIFELINE_AUDIT_OK). When out_report_json is not
+ * NULL, the full report is written there as JSON:
+ * {"ok":false,"kind":"deleted","first_bad_seq":7,"message":"...","records":6,...} */
+LIFELINE_API lifeline_status lifeline_audit_verify(lifeline_audit_t* log,
+                                                   lifeline_audit_finding* out_finding,
+                                                   uint64_t* out_first_bad_seq,
+                                                   char* out_report_json, size_t cap);
+
+/* The same for a log that is not open (read-only; no lock taken, nothing
+ * written). Only "dir", "store" and "keys" of config_json are used. */
+LIFELINE_API lifeline_status lifeline_audit_verify_dir(const char* config_json,
+                                                       lifeline_key_callback key_callback,
+                                                       void* key_user_data,
+                                                       lifeline_audit_finding* out_finding,
+                                                       uint64_t* out_first_bad_seq,
+                                                       char* out_report_json, size_t cap);
+
+/* Verifies an export file on its own: each record's hash, the chain through
+ * the omitted records' digests, and the closing checkpoint's MAC (needing
+ * the checkpoint key through config_json's "keys"; "dir" is not used). */
+LIFELINE_API lifeline_status lifeline_audit_verify_export(const char* export_path,
+                                                          const char* config_json,
+                                                          lifeline_key_callback key_callback,
+                                                          void* key_user_data,
+                                                          lifeline_audit_finding* out_finding,
+                                                          uint64_t* out_first_bad_seq,
+                                                          char* out_report_json, size_t cap);
+
+/* Moves the records older than now - retention into archive segments.
+ * *out_archived (may be NULL) is how many moved. */
+LIFELINE_API lifeline_status lifeline_audit_archive(lifeline_audit_t* log, int64_t now_unix_ms,
+                                                    uint64_t* out_archived);
+
+/* Writes the records matching filter_json ({"incidentId":"...","callId":
+ * "...","from":ms,"to":ms}, every key optional; "{}" is everything) to
+ * out_path as JSON Lines with a chain proof. PII is decrypted only for the
+ * roles "compliance_officer" and "bcp_admin" whose credential the verifier
+ * accepts (and that is audited first as PII_DECRYPTED); any other role (or
+ * NULL) gets pseudonyms. A privileged role with a rejected credential gives
+ * LIFELINE_E_INVALID_ARGUMENT. *out_records (may be NULL) is the number of
+ * matching records written. */
+LIFELINE_API lifeline_status lifeline_audit_export(lifeline_audit_t* log, const char* filter_json,
+                                                   const char* role, const char* credential,
+                                                   int64_t now_unix_ms, const char* out_path,
+                                                   uint64_t* out_records);
+
+/* Writes a final checkpoint and releases the directory. The handle must
+ * still be freed. Later calls on it give LIFELINE_E_STATE. */
+LIFELINE_API lifeline_status lifeline_audit_close(lifeline_audit_t* log);
+
+/* Closes (if needed) and frees the handle. NULL is harmless. */
+LIFELINE_API void lifeline_audit_free(lifeline_audit_t* log);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -22,6 +22,8 @@ from .cascade import AttemptStatus, Cascade, SendResult  # noqa: F401
 from .engine import (  # noqa: F401
     Action, ActionKind, Call, CallEntry, CallEvent, CallOutcome, Engine, HangupTone, Prompt,
     RoutingMode)
+from .audit import AuditLog  # noqa: F401
+from . import audit  # noqa: F401
 # @@SECTION:imports-more@@
 
 

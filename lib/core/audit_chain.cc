@@ -1,0 +1,699 @@
+// The audit record's line format, the chain hash, checkpoints, segment
+// headers, and the chain verifier. No I/O, no clock.
+#include "lifeline/audit_chain.hpp"
+
+#include <date/date.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "core/audit_crypto.hpp"
+#include "core/audit_json.hpp"
+
+namespace lifeline {
+
+using audit_internal::HexDecode;
+using audit_internal::HexEncode;
+using audit_internal::IsLowerHex64;
+using audit_internal::JsonWriter;
+using audit_internal::kSha256Size;
+using audit_internal::StringSink;
+
+const char kAuditGenesisHash[65] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+namespace {
+
+// The fixed tail of every line: ,"prev_hash":"<64>","hash":"<64>"}
+constexpr std::string_view kPrevKey = ",\"prev_hash\":\"";
+constexpr std::string_view kHashKey = "\",\"hash\":\"";
+constexpr std::size_t kTailSize = kPrevKey.size() + 64 + kHashKey.size() + 64 + 2;
+
+// The content members, in canonical order.
+constexpr std::array<const char*, 12> kContentKeys = {
+    "seq",   "time",  "source",     "incidentId", "callId", "subject",
+    "channel", "event", "status", "providerId", "detail", "pii"};
+
+bool GetString(const rapidjson::Value& object, const char* key, std::string* out) {
+  auto it = object.FindMember(key);
+  if (it == object.MemberEnd() || !it->value.IsString()) return false;
+  out->assign(it->value.GetString(), it->value.GetStringLength());
+  return true;
+}
+
+}  // namespace
+
+namespace {
+
+// Writes the 24 characters of FormatAuditTime(t) to `out` for years 0-9999;
+// false for other years.
+bool FormatAuditTimeTo(UnixMillis t, char* out) {
+  using namespace std::chrono;
+  // The calendar comes from date::; only the digits are placed here.
+  date::sys_time<milliseconds> tp{milliseconds{t}};
+  date::sys_days day = date::floor<date::days>(tp);
+  date::year_month_day ymd{day};
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return false;
+  // 0 <= ms < 86'400'000: floor() rounds towards the past.
+  auto ms = static_cast<unsigned>((tp - day).count());
+  std::memcpy(out, "0000-00-00T00:00:00.000Z", 24);
+  auto put = [out](std::size_t pos, unsigned value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, static_cast<unsigned>(year), 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, ms / 3600000u, 2);
+  put(14, ms / 60000u % 60u, 2);
+  put(17, ms / 1000u % 60u, 2);
+  put(20, ms % 1000u, 3);
+  return true;
+}
+
+}  // namespace
+
+std::string FormatAuditTime(UnixMillis t) {
+  char buf[24];
+  if (FormatAuditTimeTo(t, buf)) return std::string(buf, sizeof buf);
+  using namespace std::chrono;
+  date::sys_time<milliseconds> tp{milliseconds{t}};
+  date::sys_days day = date::floor<date::days>(tp);
+  date::year_month_day ymd{day};
+  auto ms = static_cast<unsigned>((tp - day).count());
+  char wide[64];
+  std::snprintf(wide, sizeof wide, "%d-%02u-%02uT%02u:%02u:%02u.%03uZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), ms / 3600000u, ms / 60000u % 60u,
+                ms / 1000u % 60u, ms % 1000u);
+  return wide;
+}
+
+bool ParseAuditTime(std::string_view text, UnixMillis* out) {
+  // YYYY-MM-DDTHH:MM:SS.sssZ
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ";
+  if (text.size() != kShape.size()) return false;
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (kShape[i] == 'd' ? !digit : text[i] != kShape[i]) return false;
+  }
+  auto num = [&](std::size_t pos, std::size_t len) {
+    int v = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) v = v * 10 + (text[i] - '0');
+    return v;
+  };
+  date::year_month_day ymd{date::year{num(0, 4)}, date::month{static_cast<unsigned>(num(5, 2))},
+                           date::day{static_cast<unsigned>(num(8, 2))}};
+  int hh = num(11, 2), mm = num(14, 2), ss = num(17, 2), ms = num(20, 3);
+  if (!ymd.ok() || hh > 23 || mm > 59 || ss > 59) return false;
+  using namespace std::chrono;
+  auto tp = date::sys_days{ymd} + hours{hh} + minutes{mm} + seconds{ss} + milliseconds{ms};
+  *out = duration_cast<milliseconds>(tp.time_since_epoch()).count();
+  return true;
+}
+
+void AppendAuditContent(const AuditRecord& r, std::string* out) {
+  // RapidJSON's own StringBuffer writes several times faster than a
+  // std::string sink (no per-character reload of the string's size); one is
+  // kept per thread and its bytes appended at the end.
+  thread_local rapidjson::StringBuffer buffer;
+  thread_local rapidjson::Writer<rapidjson::StringBuffer> writer;
+  buffer.Clear();
+  writer.Reset(buffer);
+  rapidjson::Writer<rapidjson::StringBuffer>& w = writer;
+  w.StartObject();
+  w.Key("seq");
+  w.Uint64(r.seq);
+  w.Key("time");
+  char time[24];
+  if (FormatAuditTimeTo(r.time, time)) {
+    w.String(time, sizeof time);
+  } else {
+    std::string wide = FormatAuditTime(r.time);
+    w.String(wide.data(), static_cast<rapidjson::SizeType>(wide.size()));
+  }
+  auto str = [&w](const char* key, const std::string& value) {
+    w.Key(key);
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  };
+  w.Key("source");
+  w.String(AuditSourceName(r.source));
+  str("incidentId", r.incident_id);
+  str("callId", r.call_id);
+  str("subject", r.subject);
+  str("channel", r.channel);
+  str("event", r.event);
+  str("status", r.status);
+  str("providerId", r.provider_id);
+  str("detail", r.detail);
+  w.Key("pii");
+  w.StartObject();
+  for (const StoredPii& field : r.pii) {
+    w.Key(field.name.data(), static_cast<rapidjson::SizeType>(field.name.size()));
+    w.StartObject();
+    if (!field.enc.empty()) str("enc", field.enc);
+    if (!field.psn.empty()) str("psn", field.psn);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  out->append(buffer.GetString(), buffer.GetSize());
+}
+
+std::string AuditContentDigest(std::string_view content) {
+  std::uint8_t digest[kSha256Size];
+  audit_internal::Sha256(content, digest);
+  return HexEncode(digest, sizeof digest);
+}
+
+namespace {
+
+std::string LinkHashRaw(std::string_view prev_hash_hex, const std::uint8_t* digest) {
+  std::uint8_t prev[kSha256Size];
+  if (!HexDecode(prev_hash_hex, prev, sizeof prev)) std::memset(prev, 0, sizeof prev);
+  std::uint8_t hash[kSha256Size];
+  audit_internal::Sha256Two(prev, sizeof prev, digest, kSha256Size, hash);
+  return HexEncode(hash, sizeof hash);
+}
+
+}  // namespace
+
+std::string AuditChainHash(std::string_view prev_hash_hex, std::string_view content) {
+  std::uint8_t digest[kSha256Size];
+  audit_internal::Sha256(content, digest);
+  return LinkHashRaw(prev_hash_hex, digest);
+}
+
+std::string AuditLinkHash(std::string_view prev_hash_hex, std::string_view content_digest_hex) {
+  std::uint8_t digest[kSha256Size];
+  if (!HexDecode(content_digest_hex, digest, sizeof digest)) std::memset(digest, 0, sizeof digest);
+  return LinkHashRaw(prev_hash_hex, digest);
+}
+
+void AppendAuditLine(AuditRecord* record, std::string* out) {
+  std::size_t start = out->size();
+  AppendAuditContent(*record, out);
+  std::string_view content(out->data() + start, out->size() - start);
+  record->hash = AuditChainHash(record->prev_hash, content);
+  out->pop_back();  // the content's closing brace
+  out->append(kPrevKey);
+  out->append(record->prev_hash);
+  out->append(kHashKey);
+  out->append(record->hash);
+  out->append("\"}");
+}
+
+Status ParseAuditLine(std::string_view line, AuditRecord* record, std::string* content_digest) {
+  if (line.size() < kTailSize + 2 || line.back() != '}' || line[line.size() - 2] != '"') {
+    return InvalidArgument("line does not end with the prev_hash and hash members");
+  }
+  std::size_t tail = line.size() - kTailSize;
+  std::string_view prev_key = line.substr(tail, kPrevKey.size());
+  std::string_view prev = line.substr(tail + kPrevKey.size(), 64);
+  std::string_view hash_key = line.substr(tail + kPrevKey.size() + 64, kHashKey.size());
+  std::string_view hash = line.substr(tail + kPrevKey.size() + 64 + kHashKey.size(), 64);
+  if (prev_key != kPrevKey || hash_key != kHashKey) {
+    return InvalidArgument("line does not end with the prev_hash and hash members");
+  }
+  if (!IsLowerHex64(prev)) return InvalidArgument("prev_hash is not 64 lower-case hex digits");
+  if (!IsLowerHex64(hash)) return InvalidArgument("hash is not 64 lower-case hex digits");
+
+  std::string content(line.substr(0, tail));
+  content.push_back('}');
+  std::uint8_t digest[kSha256Size];
+  audit_internal::Sha256(content, digest);
+  if (LinkHashRaw(prev, digest) != hash) {
+    return InvalidArgument("hash does not match the record's content and prev_hash");
+  }
+  if (content_digest != nullptr) *content_digest = HexEncode(digest, sizeof digest);
+
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(content.data(), content.size());
+  if (doc.HasParseError() || !doc.IsObject()) return InvalidArgument("content is not a JSON object");
+  if (doc.MemberCount() != kContentKeys.size()) {
+    return InvalidArgument("content does not have exactly the record members");
+  }
+  std::size_t i = 0;
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it, ++i) {
+    if (std::strcmp(it->name.GetString(), kContentKeys[i]) != 0) {
+      return InvalidArgument("content members are not in canonical order");
+    }
+  }
+  AuditRecord r;
+  if (!doc["seq"].IsUint64() || doc["seq"].GetUint64() == 0) {
+    return InvalidArgument("seq is not a positive integer");
+  }
+  r.seq = doc["seq"].GetUint64();
+  std::string text;
+  if (!GetString(doc, "time", &text) || !ParseAuditTime(text, &r.time)) {
+    return InvalidArgument("time is not RFC 3339 UTC with milliseconds");
+  }
+  if (!GetString(doc, "source", &text) || !ParseAuditSource(text, &r.source)) {
+    return InvalidArgument("source is not ivr, cascade, failover or audit");
+  }
+  struct {
+    const char* key;
+    std::string* field;
+  } strings[] = {{"incidentId", &r.incident_id}, {"callId", &r.call_id},
+                 {"subject", &r.subject},        {"channel", &r.channel},
+                 {"event", &r.event},            {"status", &r.status},
+                 {"providerId", &r.provider_id}, {"detail", &r.detail}};
+  for (const auto& s : strings) {
+    if (!GetString(doc, s.key, s.field)) return InvalidArgument(std::string(s.key) + " is not a string");
+  }
+  const rapidjson::Value& pii = doc["pii"];
+  if (!pii.IsObject()) return InvalidArgument("pii is not an object");
+  for (auto it = pii.MemberBegin(); it != pii.MemberEnd(); ++it) {
+    if (!it->value.IsObject()) return InvalidArgument("a pii member is not an object");
+    StoredPii field;
+    field.name.assign(it->name.GetString(), it->name.GetStringLength());
+    if (!r.pii.empty() && !(r.pii.back().name < field.name)) {
+      return InvalidArgument("pii members are not sorted and unique");
+    }
+    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
+      std::string_view key(m->name.GetString(), m->name.GetStringLength());
+      if (!m->value.IsString()) return InvalidArgument("a pii value is not a string");
+      std::string value(m->value.GetString(), m->value.GetStringLength());
+      if (key == "enc") {
+        field.enc = std::move(value);
+      } else if (key == "psn") {
+        field.psn = std::move(value);
+      } else {
+        return InvalidArgument("a pii member has a key other than enc and psn");
+      }
+    }
+    if (field.enc.empty() && field.psn.empty()) {
+      return InvalidArgument("a pii member has neither enc nor psn");
+    }
+    r.pii.push_back(std::move(field));
+  }
+  r.prev_hash.assign(prev);
+  r.hash.assign(hash);
+  *record = std::move(r);
+  return Status::Ok();
+}
+
+std::uint64_t PeekAuditSeq(std::string_view line) {
+  static constexpr std::string_view kPrefix = "{\"seq\":";
+  if (line.substr(0, kPrefix.size()) != kPrefix) return 0;
+  std::uint64_t seq = 0;
+  std::size_t i = kPrefix.size();
+  std::size_t digits = 0;
+  while (i < line.size() && line[i] >= '0' && line[i] <= '9' && digits < 20) {
+    seq = seq * 10 + static_cast<std::uint64_t>(line[i] - '0');
+    ++i;
+    ++digits;
+  }
+  if (digits == 0 || i >= line.size() || line[i] != ',') return 0;
+  return seq;
+}
+
+// ---------------------------------------------------------------------------
+
+std::string AuditCheckpointMessage(std::uint64_t seq, std::string_view hash) {
+  std::string message = "lifeline-audit-checkpoint/v1\n";
+  message += std::to_string(seq);
+  message += '\n';
+  message.append(hash);
+  return message;
+}
+
+std::string FormatAuditCheckpoint(const AuditCheckpoint& cp) {
+  std::string out;
+  StringSink sink{&out};
+  JsonWriter w(sink);
+  w.StartObject();
+  w.Key("seq");
+  w.Uint64(cp.seq);
+  w.Key("hash");
+  w.String(cp.hash.c_str());
+  w.Key("kid");
+  w.String(cp.kid.c_str());
+  w.Key("mac");
+  w.String(cp.mac.c_str());
+  w.EndObject();
+  return out;
+}
+
+Status ParseAuditCheckpoint(std::string_view line, AuditCheckpoint* out) {
+  rapidjson::Document doc;
+  doc.Parse(line.data(), line.size());
+  if (doc.HasParseError() || !doc.IsObject()) return InvalidArgument("checkpoint is not a JSON object");
+  AuditCheckpoint cp;
+  auto seq = doc.FindMember("seq");
+  if (seq == doc.MemberEnd() || !seq->value.IsUint64()) {
+    return InvalidArgument("checkpoint seq is not an integer");
+  }
+  cp.seq = seq->value.GetUint64();
+  if (!GetString(doc, "hash", &cp.hash) || !IsLowerHex64(cp.hash)) {
+    return InvalidArgument("checkpoint hash is not 64 lower-case hex digits");
+  }
+  if (!GetString(doc, "kid", &cp.kid) || cp.kid.empty()) {
+    return InvalidArgument("checkpoint kid is missing");
+  }
+  if (!GetString(doc, "mac", &cp.mac) || !IsLowerHex64(cp.mac)) {
+    return InvalidArgument("checkpoint mac is not 64 lower-case hex digits");
+  }
+  *out = std::move(cp);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+
+std::string FormatAuditSegmentHeader(const AuditSegmentHeader& h) {
+  std::string out;
+  StringSink sink{&out};
+  JsonWriter w(sink);
+  w.StartObject();
+  w.Key("segment");
+  w.Uint(1);
+  w.Key("first_seq");
+  w.Uint64(h.first_seq);
+  w.Key("last_seq");
+  w.Uint64(h.last_seq);
+  w.Key("count");
+  w.Uint64(h.count);
+  w.Key("first_prev_hash");
+  w.String(h.first_prev_hash.c_str());
+  w.Key("last_hash");
+  w.String(h.last_hash.c_str());
+  w.EndObject();
+  return out;
+}
+
+Status ParseAuditSegmentHeader(std::string_view line, AuditSegmentHeader* out) {
+  rapidjson::Document doc;
+  doc.Parse(line.data(), line.size());
+  if (doc.HasParseError() || !doc.IsObject()) return InvalidArgument("segment header is not a JSON object");
+  auto version = doc.FindMember("segment");
+  if (version == doc.MemberEnd() || !version->value.IsUint() || version->value.GetUint() != 1) {
+    return InvalidArgument("segment header version is not 1");
+  }
+  AuditSegmentHeader h;
+  for (auto [key, field] : {std::pair<const char*, std::uint64_t*>{"first_seq", &h.first_seq},
+                            {"last_seq", &h.last_seq},
+                            {"count", &h.count}}) {
+    auto it = doc.FindMember(key);
+    if (it == doc.MemberEnd() || !it->value.IsUint64()) {
+      return InvalidArgument(std::string("segment header ") + key + " is not an integer");
+    }
+    *field = it->value.GetUint64();
+  }
+  if (!GetString(doc, "first_prev_hash", &h.first_prev_hash) || !IsLowerHex64(h.first_prev_hash) ||
+      !GetString(doc, "last_hash", &h.last_hash) || !IsLowerHex64(h.last_hash)) {
+    return InvalidArgument("segment header hashes are not 64 lower-case hex digits");
+  }
+  if (h.first_seq == 0 || h.last_seq < h.first_seq || h.count != h.last_seq - h.first_seq + 1) {
+    return InvalidArgument("segment header boundaries are inconsistent");
+  }
+  *out = std::move(h);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+
+const char* AuditFindingName(AuditFinding finding) {
+  switch (finding) {
+    case AuditFinding::kOk: return "ok";
+    case AuditFinding::kEdited: return "edited";
+    case AuditFinding::kDeleted: return "deleted";
+    case AuditFinding::kReordered: return "reordered";
+    case AuditFinding::kTruncated: return "truncated";
+    case AuditFinding::kBadCheckpoint: return "bad_checkpoint";
+    case AuditFinding::kCorruptArchive: return "corrupt_archive";
+  }
+  return "unknown";
+}
+
+std::string AuditVerifyReport::ToJson() const {
+  std::string out;
+  StringSink sink{&out};
+  JsonWriter w(sink);
+  w.StartObject();
+  w.Key("ok");
+  w.Bool(ok());
+  w.Key("kind");
+  w.String(AuditFindingName(finding));
+  w.Key("first_bad_seq");
+  w.Uint64(first_bad_seq);
+  w.Key("message");
+  w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+  w.Key("records");
+  w.Uint64(records);
+  w.Key("links");
+  w.Uint64(links);
+  w.Key("segments");
+  w.Uint64(segments);
+  w.Key("checkpoints");
+  w.Uint64(checkpoints);
+  w.Key("first_seq");
+  w.Uint64(first_seq);
+  w.Key("last_seq");
+  w.Uint64(last_seq);
+  w.Key("head_hash");
+  w.String(head_hash.c_str());
+  w.Key("torn_tail_bytes");
+  w.Uint64(torn_tail_bytes);
+  w.EndObject();
+  return out;
+}
+
+AuditChainVerifier::AuditChainVerifier() : head_hash_(kAuditGenesisHash) {}
+
+void AuditChainVerifier::Fail(AuditFinding finding, std::uint64_t seq, std::string message) {
+  if (final_ || gap_pending_) return;
+  report_.finding = finding;
+  report_.first_bad_seq = seq;
+  report_.message = std::move(message);
+  final_ = true;
+}
+
+bool AuditChainVerifier::done() const { return final_; }
+
+void AuditChainVerifier::AddCheckpoint(const AuditCheckpoint& cp, bool mac_ok) {
+  ++report_.checkpoints;
+  std::string at = "checkpoint at seq " + std::to_string(cp.seq);
+  if (started_ && report_.last_seq > 0 && cp.seq <= report_.last_seq) {
+    // Reached already (an export's closing checkpoint): compare with the head.
+    if (!mac_ok) {
+      Fail(AuditFinding::kBadCheckpoint, cp.seq, at + " fails its MAC");
+    } else if (cp.seq == report_.last_seq && cp.hash != head_hash_) {
+      Fail(AuditFinding::kBadCheckpoint, cp.seq, at + " does not match the chain");
+    }
+    return;
+  }
+  auto [it, inserted] = checkpoints_.emplace(cp.seq, CheckpointState{cp.hash, mac_ok});
+  if (!inserted && (it->second.hash != cp.hash || !mac_ok)) it->second.mac_ok = false;
+}
+
+void AuditChainVerifier::StartAnywhere() { anywhere_ = true; }
+
+void AuditChainVerifier::BeginSegment(const AuditSegmentHeader& header) {
+  in_segment_ = true;
+  segment_ = header;
+  segment_seen_ = 0;
+  segment_first_seq_ = 0;
+  segment_first_prev_.clear();
+  last_segment_hashes_.clear();
+  ++report_.segments;
+}
+
+void AuditChainVerifier::EndSegment() {
+  in_segment_ = false;
+  if (final_ || gap_pending_) return;
+  if (segment_seen_ != segment_.count || segment_first_seq_ != segment_.first_seq ||
+      segment_first_prev_ != segment_.first_prev_hash || report_.last_seq != segment_.last_seq ||
+      head_hash_ != segment_.last_hash) {
+    Fail(AuditFinding::kCorruptArchive, segment_.first_seq,
+         "archive segment starting at seq " + std::to_string(segment_.first_seq) +
+             " does not match its header's chain boundaries");
+  }
+}
+
+void AuditChainVerifier::BeginLive() { live_ = true; }
+
+void AuditChainVerifier::Accept(std::uint64_t seq, const std::string& hash) {
+  if (in_segment_) {
+    if (segment_seen_ == 0) {
+      segment_first_seq_ = seq;
+      segment_first_prev_ = head_hash_;
+    }
+    ++segment_seen_;
+    last_segment_hashes_[seq] = hash;
+  }
+  if (report_.first_seq == 0) report_.first_seq = seq;
+  report_.last_seq = seq;
+  head_hash_ = hash;
+  expected_seq_ = seq + 1;
+  auto cp = checkpoints_.find(seq);
+  if (cp != checkpoints_.end()) {
+    std::string at = "checkpoint at seq " + std::to_string(seq);
+    if (!cp->second.mac_ok) {
+      Fail(AuditFinding::kBadCheckpoint, seq, at + " fails its MAC");
+    } else if (cp->second.hash != hash) {
+      Fail(AuditFinding::kBadCheckpoint, seq,
+           at + " does not match the chain (the chain was rewritten or the checkpoint forged)");
+    }
+  }
+}
+
+void AuditChainVerifier::AddLine(std::string_view line) {
+  if (final_) return;
+  AuditRecord record;
+  Status parsed = ParseAuditLine(line, &record);
+  if (gap_pending_) {
+    if (parsed.ok() && record.seq == gap_seq_) {
+      report_.finding = AuditFinding::kReordered;
+      report_.first_bad_seq = gap_seq_;
+      report_.message = "seq " + std::to_string(gap_seq_) + " is out of order: " + gap_message_;
+      gap_pending_ = false;
+      final_ = true;
+    }
+    return;
+  }
+  if (!parsed.ok()) {
+    // Mid-chain the damaged line is the one that should hold expected_seq_;
+    // a walk that starts anywhere has no expectation yet and trusts the
+    // line's own seq prefix, if readable.
+    std::uint64_t seq = expected_seq_;
+    if (anywhere_ && !started_ && PeekAuditSeq(line) != 0) seq = PeekAuditSeq(line);
+    Fail(AuditFinding::kEdited, seq, "record at seq " + std::to_string(seq) + ": " + parsed.message());
+    return;
+  }
+  if (!started_) {
+    started_ = true;
+    if (anywhere_) {
+      expected_seq_ = record.seq;
+      head_hash_ = record.prev_hash;
+    }
+  }
+  if (record.seq == expected_seq_) {
+    if (record.prev_hash != head_hash_) {
+      Fail(AuditFinding::kEdited, record.seq,
+           "prev_hash of seq " + std::to_string(record.seq) + " does not match the hash of seq " +
+               std::to_string(record.seq - 1) + " (one of them was rewritten)");
+      return;
+    }
+    ++report_.records;
+    Accept(record.seq, record.hash);
+    return;
+  }
+  if (record.seq > expected_seq_) {
+    gap_pending_ = true;
+    gap_seq_ = expected_seq_;
+    gap_message_ = "seq " + std::to_string(record.seq) + " appears where it belongs";
+    return;
+  }
+  if (live_) {
+    auto it = last_segment_hashes_.find(record.seq);
+    if (it != last_segment_hashes_.end() && it->second == record.hash) return;  // archived copy
+  }
+  Fail(AuditFinding::kReordered, expected_seq_,
+       "seq " + std::to_string(record.seq) + " appears where seq " + std::to_string(expected_seq_) +
+           " belongs");
+}
+
+void AuditChainVerifier::AddLink(std::uint64_t seq, std::string_view digest) {
+  if (final_) return;
+  if (gap_pending_) {
+    if (seq == gap_seq_) {
+      report_.finding = AuditFinding::kReordered;
+      report_.first_bad_seq = gap_seq_;
+      report_.message = "seq " + std::to_string(gap_seq_) + " is out of order";
+      gap_pending_ = false;
+      final_ = true;
+    }
+    return;
+  }
+  if (!started_) {
+    Fail(AuditFinding::kEdited, seq, "a proof link cannot start the chain");
+    return;
+  }
+  if (!IsLowerHex64(digest)) {
+    Fail(AuditFinding::kEdited, expected_seq_,
+         "link at seq " + std::to_string(expected_seq_) + " has a malformed digest");
+    return;
+  }
+  if (seq == expected_seq_) {
+    ++report_.links;
+    Accept(seq, AuditLinkHash(head_hash_, digest));
+    return;
+  }
+  if (seq > expected_seq_) {
+    gap_pending_ = true;
+    gap_seq_ = expected_seq_;
+    gap_message_ = "link " + std::to_string(seq) + " appears where it belongs";
+    return;
+  }
+  Fail(AuditFinding::kReordered, expected_seq_,
+       "seq " + std::to_string(seq) + " appears where seq " + std::to_string(expected_seq_) +
+           " belongs");
+}
+
+void AuditChainVerifier::AddTornTail(std::string_view chunk) {
+  if (final_ || gap_pending_ || chunk.empty()) return;
+  AuditRecord record;
+  if (chunk.size() > 1 && ParseAuditLine(chunk.substr(0, chunk.size() - 1), &record).ok()) {
+    Fail(AuditFinding::kEdited, expected_seq_,
+         "record at seq " + std::to_string(expected_seq_) +
+             " ends with a stray byte instead of its newline");
+    return;
+  }
+  report_.torn_tail_bytes = chunk.size();
+}
+
+void AuditChainVerifier::ReportCorruptArchive(std::uint64_t seq, std::string message) {
+  if (final_) return;
+  if (gap_pending_) {
+    report_.finding = AuditFinding::kDeleted;
+    report_.first_bad_seq = gap_seq_;
+    report_.message = "seq " + std::to_string(gap_seq_) +
+                      " is missing (a later archive segment is corrupt, so it may lie there)";
+    gap_pending_ = false;
+    final_ = true;
+    return;
+  }
+  Fail(AuditFinding::kCorruptArchive, seq, std::move(message));
+}
+
+AuditVerifyReport AuditChainVerifier::Finish() {
+  if (gap_pending_) {
+    gap_pending_ = false;
+    report_.finding = AuditFinding::kDeleted;
+    report_.first_bad_seq = gap_seq_;
+    report_.message = "seq " + std::to_string(gap_seq_) + " is missing";
+    final_ = true;
+  }
+  if (report_.finding == AuditFinding::kOk) {
+    std::uint64_t beyond_ok = 0, beyond_bad = 0;
+    for (const auto& [seq, state] : checkpoints_) {
+      if (seq <= report_.last_seq) continue;
+      if (state.mac_ok && beyond_ok == 0) beyond_ok = seq;
+      if (!state.mac_ok && beyond_bad == 0) beyond_bad = seq;
+    }
+    if (beyond_ok != 0) {
+      report_.finding = AuditFinding::kTruncated;
+      report_.first_bad_seq = report_.last_seq + 1;
+      report_.message = "the chain ends at seq " + std::to_string(report_.last_seq) +
+                        " but a checkpoint covers seq " + std::to_string(beyond_ok);
+    } else if (beyond_bad != 0) {
+      report_.finding = AuditFinding::kBadCheckpoint;
+      report_.first_bad_seq = beyond_bad;
+      report_.message = "checkpoint at seq " + std::to_string(beyond_bad) +
+                        " fails its MAC and lies beyond the end of the chain";
+    }
+  }
+  report_.head_hash = head_hash_;
+  final_ = true;
+  return report_;
+}
+
+}  // namespace lifeline

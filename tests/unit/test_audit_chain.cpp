@@ -1,0 +1,392 @@
+// The sans-I/O audit core: the line format, the chain hash, checkpoints,
+// segment headers and the verifier's findings, on in-memory chains.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "lifeline/audit_chain.hpp"
+
+using lifeline::AuditChainVerifier;
+using lifeline::AuditCheckpoint;
+using lifeline::AuditFinding;
+using lifeline::AuditRecord;
+using lifeline::AuditSegmentHeader;
+using lifeline::AuditVerifyReport;
+
+namespace {
+
+AuditRecord PinnedRecord() {
+  AuditRecord r;
+  r.seq = 1;
+  r.time = 1716215520123LL;
+  r.source = lifeline::AuditSource::kCascade;
+  r.incident_id = "INC-2024-0892";
+  r.subject = "stk-17";
+  r.channel = "sms";
+  r.event = "DELIVERY_ATTEMPT";
+  r.status = "DELIVERED";
+  r.provider_id = "twilio";
+  r.detail = "line1\nquote\" slash/ tab\t ctrl\x01 \xc3\xa9";
+  r.pii = {{"phone", "k1:AAAA", "p1:abcd"}};
+  r.prev_hash = lifeline::kAuditGenesisHash;
+  return r;
+}
+
+// A chain of n records, as lines.
+std::vector<std::string> Chain(int n) {
+  std::vector<std::string> lines;
+  std::string prev = lifeline::kAuditGenesisHash;
+  for (int i = 1; i <= n; ++i) {
+    AuditRecord r;
+    r.seq = static_cast<std::uint64_t>(i);
+    r.time = 1716215520000LL + i;
+    r.incident_id = "INC-" + std::to_string(i % 2);
+    r.event = "E" + std::to_string(i);
+    r.prev_hash = prev;
+    std::string line;
+    lifeline::AppendAuditLine(&r, &line);
+    prev = r.hash;
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string HashOf(const std::string& line) {
+  AuditRecord r;
+  REQUIRE(lifeline::ParseAuditLine(line, &r).ok());
+  return r.hash;
+}
+
+AuditVerifyReport Verify(const std::vector<std::string>& lines,
+                         const std::vector<AuditCheckpoint>& checkpoints = {}) {
+  AuditChainVerifier v;
+  for (const auto& cp : checkpoints) v.AddCheckpoint(cp, true);
+  for (const auto& line : lines) v.AddLine(line);
+  return v.Finish();
+}
+
+AuditCheckpoint CheckpointAt(const std::vector<std::string>& lines, std::uint64_t seq) {
+  return AuditCheckpoint{seq, HashOf(lines[seq - 1]), "c1", std::string(64, 'a')};
+}
+
+}  // namespace
+
+TEST_CASE("audit times are RFC 3339 UTC with milliseconds") {
+  CHECK(lifeline::FormatAuditTime(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(lifeline::FormatAuditTime(1716215520123LL) == "2024-05-20T14:32:00.123Z");
+  CHECK(lifeline::FormatAuditTime(951782400000LL) == "2000-02-29T00:00:00.000Z");
+  CHECK(lifeline::FormatAuditTime(253402300799999LL) == "9999-12-31T23:59:59.999Z");
+  lifeline::UnixMillis t = 0;
+  CHECK(lifeline::ParseAuditTime("2024-05-20T14:32:00.123Z", &t));
+  CHECK(t == 1716215520123LL);
+  CHECK(lifeline::ParseAuditTime("2000-02-29T00:00:00.000Z", &t));
+  CHECK(t == 951782400000LL);
+  CHECK_FALSE(lifeline::ParseAuditTime("2001-02-29T00:00:00.000Z", &t));  // not a leap year
+  CHECK_FALSE(lifeline::ParseAuditTime("2024-13-01T00:00:00.000Z", &t));
+  CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20T24:00:00.000Z", &t));
+  CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20T14:32:00Z", &t));
+  CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20T14:32:00.123+00:00", &t));
+  CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20 14:32:00.123Z", &t));
+}
+
+TEST_CASE("the canonical line is pinned byte for byte, hash included") {
+  AuditRecord r = PinnedRecord();
+  std::string line;
+  lifeline::AppendAuditLine(&r, &line);
+  // Computed independently with Python's hashlib over the same content:
+  // sha256(bytes(prev_hash) + sha256(content)).
+  const std::string hash = "1f093157e12125dc3862ebeb12c6ae4d189f42dc983b7133197ffe80375d1187";
+  CHECK(r.hash == hash);
+  CHECK(line ==
+        "{\"seq\":1,\"time\":\"2024-05-20T14:32:00.123Z\",\"source\":\"cascade\","
+        "\"incidentId\":\"INC-2024-0892\",\"callId\":\"\",\"subject\":\"stk-17\","
+        "\"channel\":\"sms\",\"event\":\"DELIVERY_ATTEMPT\",\"status\":\"DELIVERED\","
+        "\"providerId\":\"twilio\","
+        "\"detail\":\"line1\\nquote\\\" slash/ tab\\t ctrl\\u0001 \xc3\xa9\","
+        "\"pii\":{\"phone\":{\"enc\":\"k1:AAAA\",\"psn\":\"p1:abcd\"}},"
+        "\"prev_hash\":\"" + std::string(64, '0') + "\",\"hash\":\"" + hash + "\"}");
+  CHECK(lifeline::AuditContentDigest(
+            line.substr(0, line.find(",\"prev_hash\":")) + "}") ==
+        "c1a497924495dd38fcf18289557a03a5adc45ee3aae242ad61c3c002f6d9ca37");
+  CHECK(lifeline::PeekAuditSeq(line) == 1);
+}
+
+TEST_CASE("a parsed line gives back the record") {
+  AuditRecord r = PinnedRecord();
+  std::string line;
+  lifeline::AppendAuditLine(&r, &line);
+  AuditRecord back;
+  std::string digest;
+  REQUIRE(lifeline::ParseAuditLine(line, &back, &digest).ok());
+  CHECK(back.seq == 1);
+  CHECK(back.time == r.time);
+  CHECK(back.source == lifeline::AuditSource::kCascade);
+  CHECK(back.incident_id == "INC-2024-0892");
+  CHECK(back.detail == r.detail);
+  REQUIRE(back.pii.size() == 1);
+  CHECK(back.pii[0].name == "phone");
+  CHECK(back.pii[0].enc == "k1:AAAA");
+  CHECK(back.pii[0].psn == "p1:abcd");
+  CHECK(back.hash == r.hash);
+  CHECK(digest == "c1a497924495dd38fcf18289557a03a5adc45ee3aae242ad61c3c002f6d9ca37");
+  CHECK(lifeline::AuditLinkHash(back.prev_hash, digest) == back.hash);
+}
+
+TEST_CASE("every single-byte change of a line is caught by its own hash") {
+  AuditRecord r = PinnedRecord();
+  std::string line;
+  lifeline::AppendAuditLine(&r, &line);
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    std::string edited = line;
+    edited[i] = static_cast<char>(edited[i] == 'x' ? 'y' : 'x');
+    AuditRecord out;
+    INFO("byte " << i);
+    CHECK_FALSE(lifeline::ParseAuditLine(edited, &out).ok());
+  }
+}
+
+TEST_CASE("lines that are not records are refused with a reason") {
+  AuditRecord out;
+  CHECK(lifeline::ParseAuditLine("", &out).message() ==
+        "line does not end with the prev_hash and hash members");
+  CHECK(lifeline::ParseAuditLine("{\"seq\":1}", &out).code() ==
+        lifeline::StatusCode::kInvalidArgument);
+  std::vector<std::string> chain = Chain(1);
+  std::string upper = chain[0];
+  upper[upper.size() - 3] = 'A';
+  CHECK(lifeline::ParseAuditLine(upper, &out).message() ==
+        "hash is not 64 lower-case hex digits");
+  CHECK(lifeline::PeekAuditSeq("{\"seq\":12,") == 12);
+  CHECK(lifeline::PeekAuditSeq("{\"seq\":x,") == 0);
+  CHECK(lifeline::PeekAuditSeq("{\"type\":\"link\"}") == 0);
+}
+
+TEST_CASE("an intact chain verifies") {
+  std::vector<std::string> chain = Chain(20);
+  AuditVerifyReport report = Verify(chain, {CheckpointAt(chain, 10), CheckpointAt(chain, 20)});
+  CHECK(report.ok());
+  CHECK(report.records == 20);
+  CHECK(report.first_seq == 1);
+  CHECK(report.last_seq == 20);
+  CHECK(report.head_hash == HashOf(chain[19]));
+  CHECK(report.checkpoints == 2);
+  CHECK(report.ToJson().find("{\"ok\":true,\"kind\":\"ok\",\"first_bad_seq\":0,") == 0);
+}
+
+TEST_CASE("the verifier names each kind of damage at its first bad seq") {
+  std::vector<std::string> chain = Chain(20);
+  std::vector<AuditCheckpoint> cps = {CheckpointAt(chain, 20)};
+
+  SECTION("edited") {
+    auto lines = chain;
+    lines[6][30] ^= 1;
+    AuditVerifyReport r = Verify(lines, cps);
+    CHECK(r.finding == AuditFinding::kEdited);
+    CHECK(r.first_bad_seq == 7);
+    CHECK(r.records == 6);
+  }
+  SECTION("deleted") {
+    auto lines = chain;
+    lines.erase(lines.begin() + 4);
+    AuditVerifyReport r = Verify(lines, cps);
+    CHECK(r.finding == AuditFinding::kDeleted);
+    CHECK(r.first_bad_seq == 5);
+    CHECK(r.message == "seq 5 is missing");
+  }
+  SECTION("the first record deleted") {
+    auto lines = chain;
+    lines.erase(lines.begin());
+    AuditVerifyReport r = Verify(lines, cps);
+    CHECK(r.finding == AuditFinding::kDeleted);
+    CHECK(r.first_bad_seq == 1);
+  }
+  SECTION("reordered") {
+    auto lines = chain;
+    std::swap(lines[3], lines[11]);
+    AuditVerifyReport r = Verify(lines, cps);
+    CHECK(r.finding == AuditFinding::kReordered);
+    CHECK(r.first_bad_seq == 4);
+  }
+  SECTION("a repeated old record") {
+    auto lines = chain;
+    lines.insert(lines.begin() + 8, lines[2]);
+    AuditVerifyReport r = Verify(lines, cps);
+    CHECK(r.finding == AuditFinding::kReordered);
+    CHECK(r.first_bad_seq == 9);
+  }
+  SECTION("truncated") {
+    auto lines = chain;
+    lines.resize(17);
+    AuditVerifyReport r = Verify(lines, cps);
+    CHECK(r.finding == AuditFinding::kTruncated);
+    CHECK(r.first_bad_seq == 18);
+  }
+  SECTION("a chain rewritten from seq 12 on, hashes recomputed") {
+    auto lines = chain;
+    AuditRecord r12;
+    REQUIRE(lifeline::ParseAuditLine(lines[11], &r12).ok());
+    std::string prev = r12.prev_hash;
+    for (std::size_t i = 11; i < lines.size(); ++i) {
+      AuditRecord r;
+      REQUIRE(lifeline::ParseAuditLine(lines[i], &r).ok());
+      if (i == 11) r.status = "FORGED";
+      r.prev_hash = prev;
+      lines[i].clear();
+      lifeline::AppendAuditLine(&r, &lines[i]);
+      prev = r.hash;
+    }
+    AuditVerifyReport r = Verify(lines, cps);
+    CHECK(r.finding == AuditFinding::kBadCheckpoint);
+    CHECK(r.first_bad_seq == 20);
+  }
+  SECTION("a single record rewritten with its hash recomputed") {
+    auto lines = chain;
+    AuditRecord r;
+    REQUIRE(lifeline::ParseAuditLine(lines[9], &r).ok());
+    r.status = "FORGED";
+    lines[9].clear();
+    lifeline::AppendAuditLine(&r, &lines[9]);
+    AuditVerifyReport report = Verify(lines, cps);
+    CHECK(report.finding == AuditFinding::kEdited);
+    CHECK(report.first_bad_seq == 11);  // the link from 11 back to 10 breaks
+  }
+  SECTION("a checkpoint whose MAC fails") {
+    AuditChainVerifier v;
+    v.AddCheckpoint(CheckpointAt(chain, 12), false);
+    for (const auto& l : chain) v.AddLine(l);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kBadCheckpoint);
+    CHECK(r.first_bad_seq == 12);
+  }
+  SECTION("a chain that does not start at genesis") {
+    auto lines = std::vector<std::string>(chain.begin() + 5, chain.end());
+    AuditVerifyReport r = Verify(lines);
+    CHECK(r.finding == AuditFinding::kDeleted);
+    CHECK(r.first_bad_seq == 1);
+    AuditChainVerifier anywhere;
+    anywhere.StartAnywhere();
+    for (const auto& l : lines) anywhere.AddLine(l);
+    CHECK(anywhere.Finish().ok());
+  }
+}
+
+TEST_CASE("an unterminated tail is a torn write, unless it is a record plus a stray byte") {
+  std::vector<std::string> chain = Chain(5);
+  {
+    AuditChainVerifier v;
+    for (int i = 0; i < 4; ++i) v.AddLine(chain[static_cast<std::size_t>(i)]);
+    v.AddTornTail(chain[4].substr(0, 40));
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.ok());
+    CHECK(r.torn_tail_bytes == 40);
+    CHECK(r.last_seq == 4);
+  }
+  {
+    AuditChainVerifier v;
+    for (int i = 0; i < 4; ++i) v.AddLine(chain[static_cast<std::size_t>(i)]);
+    v.AddTornTail(chain[4] + "x");
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kEdited);
+    CHECK(r.first_bad_seq == 5);
+  }
+}
+
+TEST_CASE("segments are checked against their headers, and a corrupt one is a finding") {
+  std::vector<std::string> chain = Chain(10);
+  AuditSegmentHeader h;
+  h.first_seq = 1;
+  h.last_seq = 4;
+  h.count = 4;
+  h.first_prev_hash = lifeline::kAuditGenesisHash;
+  h.last_hash = HashOf(chain[3]);
+  std::string header_line = lifeline::FormatAuditSegmentHeader(h);
+  AuditSegmentHeader parsed;
+  REQUIRE(lifeline::ParseAuditSegmentHeader(header_line, &parsed).ok());
+  CHECK(parsed.last_hash == h.last_hash);
+
+  {
+    AuditChainVerifier v;
+    v.BeginSegment(h);
+    for (int i = 0; i < 4; ++i) v.AddLine(chain[static_cast<std::size_t>(i)]);
+    v.EndSegment();
+    v.BeginLive();
+    v.AddLine(chain[2]);  // an archived record still in the live store
+    v.AddLine(chain[3]);
+    for (int i = 4; i < 10; ++i) v.AddLine(chain[static_cast<std::size_t>(i)]);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.ok());
+    CHECK(r.segments == 1);
+    CHECK(r.records == 10);
+  }
+  {
+    AuditSegmentHeader lying = h;
+    lying.last_hash = std::string(64, 'b');
+    AuditChainVerifier v;
+    v.BeginSegment(lying);
+    for (int i = 0; i < 4; ++i) v.AddLine(chain[static_cast<std::size_t>(i)]);
+    v.EndSegment();
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kCorruptArchive);
+    CHECK(r.first_bad_seq == 1);
+  }
+  {
+    AuditChainVerifier v;
+    v.ReportCorruptArchive(1, "gzip data error");
+    for (const auto& l : chain) v.AddLine(l);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kCorruptArchive);
+    CHECK(r.first_bad_seq == 1);
+    CHECK(r.message == "gzip data error");
+  }
+  AuditSegmentHeader bad;
+  CHECK_FALSE(lifeline::ParseAuditSegmentHeader(
+                  "{\"segment\":1,\"first_seq\":5,\"last_seq\":4,\"count\":0,"
+                  "\"first_prev_hash\":\"" + std::string(64, '0') + "\",\"last_hash\":\"" +
+                      std::string(64, '0') + "\"}",
+                  &bad)
+                  .ok());
+}
+
+TEST_CASE("an export-style walk proves omitted records by their digests") {
+  std::vector<std::string> chain = Chain(12);
+  AuditChainVerifier v;
+  v.StartAnywhere();
+  v.AddLine(chain[4]);  // seq 5
+  for (int seq = 6; seq <= 9; ++seq) {
+    std::string line = chain[static_cast<std::size_t>(seq - 1)];
+    v.AddLink(static_cast<std::uint64_t>(seq),
+              lifeline::AuditContentDigest(line.substr(0, line.find(",\"prev_hash\":")) + "}"));
+  }
+  v.AddLine(chain[9]);  // seq 10
+  v.AddCheckpoint(CheckpointAt(chain, 10), true);
+  AuditVerifyReport r = v.Finish();
+  CHECK(r.ok());
+  CHECK(r.records == 2);
+  CHECK(r.links == 4);
+
+  AuditChainVerifier forged;
+  forged.StartAnywhere();
+  forged.AddLine(chain[4]);
+  forged.AddLink(6, std::string(64, 'c'));  // a made-up digest
+  forged.AddLink(7, std::string(64, 'c'));
+  forged.AddLink(8, std::string(64, 'c'));
+  forged.AddLink(9, std::string(64, 'c'));
+  forged.AddLine(chain[9]);
+  CHECK(forged.Finish().finding == AuditFinding::kEdited);
+}
+
+TEST_CASE("checkpoint lines round-trip and are refused when malformed") {
+  AuditCheckpoint cp{42, std::string(64, 'd'), "c1", std::string(64, 'e')};
+  std::string line = lifeline::FormatAuditCheckpoint(cp);
+  CHECK(line == "{\"seq\":42,\"hash\":\"" + std::string(64, 'd') + "\",\"kid\":\"c1\",\"mac\":\"" +
+                    std::string(64, 'e') + "\"}");
+  AuditCheckpoint back;
+  REQUIRE(lifeline::ParseAuditCheckpoint(line, &back).ok());
+  CHECK(back.seq == 42);
+  CHECK(back.kid == "c1");
+  CHECK(lifeline::AuditCheckpointMessage(42, cp.hash) ==
+        "lifeline-audit-checkpoint/v1\n42\n" + std::string(64, 'd'));
+  CHECK(lifeline::ParseAuditCheckpoint("{\"seq\":42}", &back).message() ==
+        "checkpoint hash is not 64 lower-case hex digits");
+}
