@@ -187,7 +187,7 @@ class DedupCache {
   const std::size_t capacity_;
   const std::size_t shard_mask_;
   const std::size_t batch_;  // capacity a shard borrows from the pool at a time
-  std::uint64_t hash_key_[4];
+  alignas(32) std::uint64_t hash_key_[4];
   HashFn hash_;
   std::unique_ptr<Shard[]> shards_;
   void* memory_ = nullptr;  // every shard's table and ring (std::free)

@@ -93,6 +93,21 @@ class SpinLock {
   std::atomic<bool> locked_{false};
 };
 
+// HighwayHash's four key words from the 32 key bytes, little-endian. On a
+// little-endian CPU this is one 32-byte copy, which the hash's vector load
+// can forward from (byte-by-byte assembly costs more than the hash itself).
+inline void LoadHashKey(const DedupCache::HashKey& key, std::uint64_t words[4]) noexcept {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(words, key.data(), 32);
+#else
+  for (int w = 0; w < 4; ++w) {
+    std::uint64_t word = 0;
+    for (int b = 7; b >= 0; --b) word = (word << 8) | key[8 * w + b];
+    words[w] = word;
+  }
+#endif
+}
+
 constexpr std::size_t kNotFound = std::numeric_limits<std::size_t>::max();
 
 // Zeroed memory for all the shards' tables and rings, in one block. On
@@ -193,11 +208,7 @@ DedupCache::DedupCache(const Options& options, std::size_t shards)
       hash_(internal::BestHighwayHash128()),
       shards_(new Shard[shards]),
       pool_(options.capacity) {
-  for (int w = 0; w < 4; ++w) {
-    std::uint64_t word = 0;
-    for (int b = 7; b >= 0; --b) word = (word << 8) | options.key[8 * w + b];
-    hash_key_[w] = word;
-  }
+  LoadHashKey(options.key, hash_key_);
   // Each shard gets room for its fair share of the capacity plus a margin
   // of 10 standard deviations of the binomial spread of digests over shards
   // and the batches it may hold, so a shard runs out of room before the
@@ -225,12 +236,8 @@ DedupCache::DedupCache(const Options& options, std::size_t shards)
 DedupCache::~DedupCache() { std::free(memory_); }
 
 DedupCache::Digest DedupCache::Hash(std::string_view key, const HashKey& hash_key) noexcept {
-  std::uint64_t words[4];
-  for (int w = 0; w < 4; ++w) {
-    std::uint64_t word = 0;
-    for (int b = 7; b >= 0; --b) word = (word << 8) | hash_key[8 * w + b];
-    words[w] = word;
-  }
+  alignas(32) std::uint64_t words[4];
+  LoadHashKey(hash_key, words);
   std::uint64_t out[2];
   internal::BestHighwayHash128()(words, key.data(), key.size(), out);
   return Digest{out[0], out[1]};
@@ -272,6 +279,13 @@ void DedupCache::PopExpired(Shard& shard, UnixMillis now) noexcept {
     ++popped;
   }
   if (popped == 0) return;
+  // In a steady state about one entry expires per insert, and erasing it
+  // costs a cache miss as large as the lookup's. Start loading the slot of
+  // the next entry to expire now, so that by the time it expires (a later
+  // check of this shard) it is in cache.
+  if (shard.count > 0) {
+    __builtin_prefetch(&shard.table[Home(shard.ring[shard.head].digest.lo, shard.table_size)]);
+  }
   shard.spare += popped;
   shard.held.store(shard.count, std::memory_order_relaxed);
   // Give back what this shard is unlikely to need soon, keeping one batch.
@@ -289,11 +303,6 @@ DedupResult DedupCache::CheckInShard(Shard& shard, const Digest& digest,
   std::unique_lock<SpinLock> lock(shard.mu);
   if (now < shard.latest) now = shard.latest;
   shard.latest = now;
-  // In a steady state about one entry expires per insert, and erasing it
-  // misses the cache just like the lookup: start both loads together.
-  if (shard.count > 0 && shard.ring[shard.head].expiry <= now) {
-    __builtin_prefetch(&shard.table[Home(shard.ring[shard.head].digest.lo, shard.table_size)]);
-  }
   PopExpired(shard, now);
   for (;;) {
     const Slot& s = shard.table[i];
