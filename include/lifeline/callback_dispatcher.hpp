@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lifeline/audit_sink.hpp"
 #include "lifeline/backoff.hpp"
 #include "lifeline/callback_platform.hpp"
 #include "lifeline/durable_store.hpp"
@@ -50,6 +51,8 @@ struct CallbackDispatcherOptions {
   size_t max_in_flight = 64;
   uint64_t seed = 0;                    // jitter; mixed with each request id
   DurationMillis token_retry_ms = 5000; // after a failed token request
+  // Where every delivery outcome is recorded (not owned; may be null).
+  AuditSink* audit = nullptr;
 };
 
 struct CallbackDispatcherCounters {
@@ -61,6 +64,7 @@ struct CallbackDispatcherCounters {
   uint64_t token_requests = 0;
   uint64_t token_failures = 0;
   uint64_t auth_retries = 0;
+  uint64_t audit_failures = 0;  // outcomes the audit sink refused
 };
 
 class CallbackDispatcher {
@@ -84,6 +88,9 @@ class CallbackDispatcher {
   // it first thing; call it before shutting down).
   void FlushOutcomes();
 
+  // Sets (or clears) the audit sink from now on.
+  void SetAuditSink(AuditSink* audit) { options_.audit = audit; }
+
   // When Poll next has something to do, or nullopt when nothing is pending.
   std::optional<UnixMillis> NextDeadline() const;
 
@@ -94,6 +101,8 @@ class CallbackDispatcher {
   const CallbackDispatcherCounters& counters() const { return counters_; }
 
  private:
+  void Audit(const OutboxRecord& record, const char* status, const DeliveryOutcome& outcome,
+             UnixMillis now);
   DurationMillis BackoffDelay(const std::string& request_id, int attempt,
                               std::optional<DurationMillis> retry_after) const;
 

@@ -708,6 +708,17 @@ LIFELINE_API lifeline_status lifeline_engine_set_event_callback(lifeline_engine_
                                                                 lifeline_event_callback callback,
                                                                 void* user_data);
 
+/* Records the engine's audit trail in `audit` (see the Audit trail section):
+ * every failover transition, every captured callback (the caller's number as
+ * PII, protected by the log's policy) and every delivery outcome. A capture
+ * the audit log refuses is not committed either: lifeline_callback_submit
+ * returns LIFELINE_E_IO and the caller hears the fallback. `audit` is not
+ * owned: keep it open until the engine is closed or another log (or NULL, to
+ * detach) is set. */
+struct lifeline_audit_t; /* lifeline_audit_t, declared with the audit trail */
+LIFELINE_API lifeline_status lifeline_engine_set_audit(lifeline_engine_t* engine,
+                                                       struct lifeline_audit_t* audit);
+
 /* --- The failover switch --------------------------------------------------- */
 
 typedef enum lifeline_routing_mode {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "capi/audit_handle.hpp"
 #include "capi/capi_support.hpp"
 #include "capi/handles.hpp"
 #include "core/json_config.hpp"
@@ -165,6 +166,16 @@ LIFELINE_API lifeline_status lifeline_engine_set_event_callback(lifeline_engine_
       engine->engine->SetEventCallback(
           [callback, user_data](const std::string& json) { callback(json.c_str(), user_data); });
     }
+    return LIFELINE_OK;
+  });
+}
+
+LIFELINE_API lifeline_status lifeline_engine_set_audit(lifeline_engine_t* engine,
+                                                       lifeline_audit_t* audit) {
+  static constexpr const char* kFn = "lifeline_engine_set_audit";
+  LIFELINE_REQUIRE_NOT_NULL(kFn, engine);
+  return Guard(kFn, [&] {
+    engine->engine->SetAuditSink(audit != nullptr ? audit->log.get() : nullptr);
     return LIFELINE_OK;
   });
 }

@@ -32,6 +32,22 @@ DurationMillis CallbackDispatcher::BackoffDelay(const std::string& request_id, i
   return *delay;
 }
 
+void CallbackDispatcher::Audit(const OutboxRecord& record, const char* status,
+                               const DeliveryOutcome& outcome, UnixMillis now) {
+  if (options_.audit == nullptr) return;
+  AuditEvent event;
+  event.source = AuditSource::kIvr;
+  event.time = now;
+  event.event = "CALLBACK_SUBMISSION";
+  event.status = status;
+  event.provider_id = platform_->name();
+  event.detail = "requestId=" + record.request_id + " attempt=" + std::to_string(record.attempts) +
+                 (outcome.http_status ? " http=" + std::to_string(outcome.http_status) : "") +
+                 (outcome.error.empty() ? "" : " error=" + outcome.error) +
+                 (record.resend ? " resend=1" : "");
+  if (!options_.audit->Append(event).ok()) ++counters_.audit_failures;
+}
+
 void CallbackDispatcher::FlushOutcomes() {
   if (pending_outcomes_.empty()) return;
   Result<std::vector<Status>> written = store_->RecordOutcomes(pending_outcomes_);
@@ -123,6 +139,7 @@ void CallbackDispatcher::OnResponse(uint64_t tag, const HttpResponse& response, 
   switch (outcome.kind) {
     case DeliveryOutcome::Kind::kDelivered:
       ++counters_.delivered;
+      Audit(record, "DELIVERED", outcome, now);
       auth_retries_.erase(id);
       rate_limited_attempts_.erase(id);
       pending_outcomes_.push_back(
@@ -138,6 +155,7 @@ void CallbackDispatcher::OnResponse(uint64_t tag, const HttpResponse& response, 
       break;  // a second 401 counts as an ordinary failure
     case DeliveryOutcome::Kind::kPermanent:
       ++counters_.dead_lettered;
+      Audit(record, "DEAD_LETTERED", outcome, now);
       pending_outcomes_.push_back(OutboxOutcome::Dead(id, outcome.error, now));
       return;
     case DeliveryOutcome::Kind::kRetry:
@@ -149,6 +167,7 @@ void CallbackDispatcher::OnResponse(uint64_t tag, const HttpResponse& response, 
     // against this request.
     ++counters_.rate_limited;
     ++rate_limited_attempts_[id];
+    Audit(record, "RATE_LIMITED", outcome, now);
     DurationMillis wait = outcome.retry_after
                               ? std::min(*outcome.retry_after, options_.retry.retry_after_cap_ms)
                               : BackoffDelay(id, record.attempts, std::nullopt);
@@ -161,6 +180,7 @@ void CallbackDispatcher::OnResponse(uint64_t tag, const HttpResponse& response, 
   int counted_attempts = record.attempts - rate_limited_attempts_[id];
   if (counted_attempts >= options_.retry.max_attempts) {
     ++counters_.dead_lettered;
+    Audit(record, "DEAD_LETTERED", outcome, now);
     auth_retries_.erase(id);
     rate_limited_attempts_.erase(id);
     pending_outcomes_.push_back(OutboxOutcome::Dead(
@@ -168,6 +188,7 @@ void CallbackDispatcher::OnResponse(uint64_t tag, const HttpResponse& response, 
     return;
   }
   ++counters_.retried;
+  Audit(record, "RETRY", outcome, now);
   DurationMillis delay = BackoffDelay(id, counted_attempts, outcome.retry_after);
   pending_outcomes_.push_back(OutboxOutcome::Retry(id, now + delay, outcome.error));
 }

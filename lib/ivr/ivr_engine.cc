@@ -158,6 +158,10 @@ void IvrEngine::Run() {
   while (!stop_) {
     ++loops_started_;
     poked_ = false;
+    if (audit_changed_) {
+      dispatcher_->SetAuditSink(pending_audit_);
+      audit_changed_ = false;
+    }
     std::deque<Completion> completions;
     completions.swap(completions_);
     lock.unlock();
@@ -378,6 +382,28 @@ Result<SubmitResult> IvrEngine::Submit(const CallbackSubmission& s) {
   request.submitted_at = now;
   request.context = s.context;
 
+  if (AuditSink* audit = audit_.load()) {
+    AuditEvent event;
+    event.source = AuditSource::kIvr;
+    event.time = now;
+    event.call_id = s.call_id;
+    event.subject = "caller";
+    event.event = "CALLBACK_CAPTURED";
+    event.status = "RECORDED";
+    event.provider_id = platform_->name();
+    event.detail = "requestId=" + request.request_id + " originalQueueId=" + s.original_queue_id +
+                   (request.scheduled_at ? " scheduled" : " asap");
+    event.pii.push_back({"phone", request.caller_e164});
+    Status audited = audit->Append(event);
+    if (!audited.ok()) {
+      // Not recorded in the audit trail: not recorded at all.
+      metrics_.submit_failures.fetch_add(1);
+      std::lock_guard<std::mutex> lock(unrecorded_mu_);
+      unrecorded_.insert(dedup_hex);
+      return Status(StatusCode::kIo, "the audit trail refused the capture: " + audited.message());
+    }
+  }
+
   OutboxRecord record;
   record.request_id = request.request_id;
   record.payload_json = CallbackRequestToJson(request);
@@ -419,6 +445,15 @@ void IvrEngine::CountOutcome(CallOutcome outcome) {
   metrics_.outcomes[static_cast<int>(outcome)].fetch_add(1);
 }
 
+void IvrEngine::SetAuditSink(AuditSink* audit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  audit_.store(audit);
+  // The dispatcher is the worker's; it reads the pointer on its thread.
+  pending_audit_ = audit;
+  audit_changed_ = true;
+  wake_.notify_all();
+}
+
 void IvrEngine::SetEventCallback(EventCallback callback) {
   std::lock_guard<std::mutex> lock(event_mu_);
   event_callback_ = std::move(callback);
@@ -455,6 +490,16 @@ void IvrEngine::OnTransition(const FailoverTransition& e) {
   }
   w.EndObject();
   Emit(ToString(b));
+  if (AuditSink* audit = audit_.load()) {
+    AuditEvent event;
+    event.source = AuditSource::kFailover;
+    event.time = e.at;
+    event.event = std::string("FAILOVER_") + FailoverEventKindName(e.kind);
+    event.status = RoutingModeName(e.to);
+    event.detail = std::string("from=") + RoutingModeName(e.from) + " cause=" +
+                   FailoverCauseName(e.cause) + " reason=" + std::string(e.reason);
+    audit->Append(event);  // a transition already happened; a refusal is counted below
+  }
 }
 
 Result<std::string> IvrEngine::DeadLettersJson() {
@@ -604,6 +649,7 @@ Result<std::string> IvrEngine::MetricsJson() {
   field("media_channels_peak", f.peak_channels);
   field("calls_rejected_busy", f.rejected_busy);
   field("state_poll_failures", metrics_.poll_failures.load());
+  field("audit_failures", d.audit_failures);
   w.EndObject();
   return ToString(b);
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ivr/engine_config.hpp"
+#include "lifeline/audit_sink.hpp"
 #include "lifeline/business_hours.hpp"
 #include "lifeline/callback_dispatcher.hpp"
 #include "lifeline/callback_request.hpp"
@@ -78,6 +79,12 @@ class IvrEngine : private FailoverEventSink {
 
   void SetEventCallback(EventCallback callback);
 
+  // Records failover transitions, captured callbacks and every delivery
+  // outcome in `audit` (not owned; it must stay open until the engine
+  // closes or another sink is set; nullptr detaches). A capture the sink
+  // refuses is not committed: the submit fails with kIo.
+  void SetAuditSink(AuditSink* audit);
+
  private:
   IvrEngine() = default;
   Status Start(std::string_view config_json, std::shared_ptr<Clock> clock);
@@ -111,6 +118,7 @@ class IvrEngine : private FailoverEventSink {
   uint64_t resends_at_open_ = 0;
 
   std::mutex event_mu_;
+  std::atomic<AuditSink*> audit_{nullptr};
   EventCallback event_callback_;
 
   // Digests whose Enqueue failed: a later "duplicate" verdict for them is
@@ -137,6 +145,8 @@ class IvrEngine : private FailoverEventSink {
   UnixMillis next_poll_at_ = 0;
   UnixMillis next_purge_at_ = 0;
   std::thread worker_;
+  AuditSink* pending_audit_ = nullptr;  // guarded by mu_
+  bool audit_changed_ = false;           // guarded by mu_
   // The dispatcher's counters as of the worker's last loop, for metrics.
   std::mutex counters_mu_;
   CallbackDispatcherCounters counters_;

@@ -3,7 +3,11 @@
 // clock so Retry-After, backoff and rate limits are checked exactly.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -301,4 +305,50 @@ TEST_CASE("Bad input to the engine's C functions is refused, never crashes") {
   CHECK(lifeline_call_event(nullptr, 0, nullptr, nullptr) == LIFELINE_E_INVALID_ARGUMENT);
   lifeline_engine_close(nullptr);
   lifeline_call_end(nullptr);
+}
+
+namespace {
+lifeline_status TestKeys(const char* key_id, uint8_t* out_key32, void*) {
+  for (int i = 0; i < 32; ++i) out_key32[i] = static_cast<uint8_t>(key_id[0] + i);
+  return LIFELINE_OK;
+}
+}  // namespace
+
+TEST_CASE("The engine's audit trail: transitions, captures and outcomes, with the caller's number protected") {
+  const char* tmp = std::getenv("LIFELINE_TEST_TMP");
+  std::string dir = std::string(tmp != nullptr ? tmp : "/tmp") + "/ivr_audit_" + std::to_string(getpid());
+  std::string audit_config = R"({"dir":")" + dir +
+                             R"(","keys":{"provider":"callback","data_key_id":"k1","pseudonym_key_id":"p1","checkpoint_key_id":"c1"},"pii":{"phone":"encrypt"}})";
+  lifeline_audit_t* audit = nullptr;
+  REQUIRE(lifeline_audit_open(audit_config.c_str(), TestKeys, nullptr, &audit) == LIFELINE_OK);
+
+  FakeGenesys genesys("Basic Y2lkOnNlYw==", "emergency-q");
+  {
+    Engine e(GenesysConfig(genesys.base_url()));
+    REQUIRE(lifeline_engine_set_audit(e.engine, audit) == LIFELINE_OK);
+    REQUIRE(lifeline_failover_set(e.engine, LIFELINE_MODE_FAILOVER, "drill", 0) == LIFELINE_OK);
+    std::string id;
+    REQUIRE(e.Submit(Request("+12125550177"), &id) == LIFELINE_OK);
+    REQUIRE(lifeline_engine_drain(e.engine, 10000) == LIFELINE_OK);
+    e.Settle();
+    REQUIRE(lifeline_engine_set_audit(e.engine, nullptr) == LIFELINE_OK);
+  }
+  REQUIRE(lifeline_audit_flush(audit) == LIFELINE_OK);
+  lifeline_audit_free(audit);
+
+  // The raw store (the live JSON Lines file) names every event and never the
+  // number in clear.
+  std::string raw;
+  FILE* f = std::fopen((dir + "/audit.log").c_str(), "rb");
+  REQUIRE(f != nullptr);
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) raw.append(buffer, n);
+  std::fclose(f);
+  REQUIRE_FALSE(raw.empty());
+  CHECK(raw.find("FAILOVER_mode_changed") != std::string::npos);
+  CHECK(raw.find("CALLBACK_CAPTURED") != std::string::npos);
+  CHECK(raw.find("CALLBACK_SUBMISSION") != std::string::npos);
+  CHECK(raw.find("DELIVERED") != std::string::npos);
+  CHECK(raw.find("2125550177") == std::string::npos);
 }

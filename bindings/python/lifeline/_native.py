@@ -161,6 +161,7 @@ _FUNCTIONS = [
     ("lifeline_engine_drain", _Status, [handle_p, ctypes.c_int64]),
     ("lifeline_engine_settle", _Status, [handle_p, ctypes.c_int64]),
     ("lifeline_engine_close", None, [handle_p]),
+    ("lifeline_engine_set_audit", _Status, [handle_p, handle_p]),
     ("lifeline_engine_set_event_callback", _Status,
      [handle_p, ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p), ctypes.c_void_p]),
     ("lifeline_failover_set", _Status, [handle_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int64]),

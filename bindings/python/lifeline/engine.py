@@ -166,6 +166,14 @@ class Engine(_native.Handle):
         lib.lifeline_engine_set_event_callback(self, callback, None)
         self._event_callback = callback  # kept alive as long as C holds it
 
+    def set_audit(self, audit_log):
+        """Records transitions, captures and delivery outcomes in an open
+        lifeline.AuditLog (None detaches). The log must stay open while it
+        is attached; the engine keeps a reference to it."""
+        self._check_open()
+        lib.lifeline_engine_set_audit(self, audit_log)
+        self._audit = audit_log
+
     # --- failover switch -----------------------------------------------------
     def failover_set(self, mode, reason, expires_at_ms=0):
         self._check_open()
