@@ -38,8 +38,9 @@ TEST_CASE("Cascade events become audit records; the next sink still sees them") 
   e.channel.reset();
   e.attempt_id = 0;
   sink.OnEvent(e);
-  REQUIRE(audit.events().size() == 2);
-  const auto& first = audit.events()[0];
+  std::vector<lifeline::AuditEvent> recorded = audit.events();  // a copy
+  REQUIRE(recorded.size() == 2);
+  const auto& first = recorded[0];
   CHECK(first.source == AuditSource::kCascade);
   CHECK(first.time == 1716215600000);
   CHECK(first.incident_id == "INC-1");
@@ -47,7 +48,7 @@ TEST_CASE("Cascade events become audit records; the next sink still sees them") 
   CHECK(first.channel == "sms");
   CHECK(first.event == lifeline::CascadeEventName(CascadeEventType::kCascadeFailure));
   CHECK(first.detail == "group=ops attempt=42 3 consecutive failures");
-  CHECK(audit.events()[1].status == "stale_contact_data");
+  CHECK(recorded[1].status == "stale_contact_data");
   CHECK(next.seen == 3);
   audit.FailWith(lifeline::IoError("disk full"));
   sink.OnEvent(e);
