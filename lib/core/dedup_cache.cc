@@ -285,6 +285,10 @@ void DedupCache::PopExpired(Shard& shard, UnixMillis now) noexcept {
   // check of this shard) it is in cache.
   if (shard.count > 0) {
     __builtin_prefetch(&shard.table[Home(shard.ring[shard.head].digest.lo, shard.table_size)]);
+    // ...and the ring entry after it, whose slot the next pop will want.
+    std::size_t after = shard.head + 1;
+    if (after == shard.ring_size) after = 0;
+    __builtin_prefetch(&shard.ring[after]);
   }
   shard.spare += popped;
   shard.held.store(shard.count, std::memory_order_relaxed);
