@@ -598,7 +598,7 @@ LIFELINE_API lifeline_status lifeline_cascade_take_outbound(lifeline_cascade_t* 
  * later receipts; retry_after_ms (>= 0, 0 = default) applies to THROTTLED. */
 LIFELINE_API lifeline_status lifeline_cascade_on_send_result(lifeline_cascade_t* cascade,
                                                              uint64_t message_id,
-                                                             lifeline_send_result result,
+                                                             int result, /* a lifeline_send_result */
                                                              const char* provider_ref,
                                                              int64_t retry_after_ms,
                                                              int64_t now_ms);
@@ -608,10 +608,10 @@ LIFELINE_API lifeline_status lifeline_cascade_on_send_result(lifeline_cascade_t*
  * and out-of-order receipts are accepted and ignored. */
 LIFELINE_API lifeline_status lifeline_cascade_on_receipt(lifeline_cascade_t* cascade,
                                                          uint64_t message_id,
-                                                         lifeline_attempt_status status,
+                                                         int status, /* a lifeline_attempt_status */
                                                          int64_t now_ms);
 LIFELINE_API lifeline_status lifeline_cascade_on_provider_receipt(
-    lifeline_cascade_t* cascade, const char* provider_ref, lifeline_attempt_status status,
+    lifeline_cascade_t* cascade, const char* provider_ref, int status, /* a lifeline_attempt_status */
     int64_t now_ms);
 
 /* An acknowledgement not tied to an attempt (SMS reply, email link). */

@@ -158,7 +158,7 @@ std::string StateJson(const CascadeEngine& engine, const lifeline::IncidentCasca
   return buffer.GetString();
 }
 
-bool ReceiptStatusOk(lifeline_attempt_status s) {
+bool ReceiptStatusOk(int s) {
   return s == LIFELINE_ATTEMPT_PENDING || s == LIFELINE_ATTEMPT_DELIVERED ||
          s == LIFELINE_ATTEMPT_ACKNOWLEDGED || s == LIFELINE_ATTEMPT_FAILED ||
          s == LIFELINE_ATTEMPT_UNREACHABLE;
@@ -235,7 +235,7 @@ LIFELINE_API lifeline_status lifeline_cascade_take_outbound(lifeline_cascade_t* 
 }
 
 LIFELINE_API lifeline_status lifeline_cascade_on_send_result(lifeline_cascade_t* cascade, uint64_t message_id,
-                                                             lifeline_send_result result,
+                                                             int result, /* a lifeline_send_result */
                                                              const char* provider_ref,
                                                              int64_t retry_after_ms, int64_t now_ms) {
   static constexpr const char* kFn = "lifeline_cascade_on_send_result";
@@ -257,7 +257,7 @@ LIFELINE_API lifeline_status lifeline_cascade_on_send_result(lifeline_cascade_t*
 }
 
 LIFELINE_API lifeline_status lifeline_cascade_on_receipt(lifeline_cascade_t* cascade, uint64_t message_id,
-                                                         lifeline_attempt_status status, int64_t now_ms) {
+                                                         int status, /* a lifeline_attempt_status */ int64_t now_ms) {
   static constexpr const char* kFn = "lifeline_cascade_on_receipt";
   LIFELINE_REQUIRE_NOT_NULL(kFn, cascade);
   if (!ReceiptStatusOk(status)) {
@@ -271,7 +271,7 @@ LIFELINE_API lifeline_status lifeline_cascade_on_receipt(lifeline_cascade_t* cas
 
 LIFELINE_API lifeline_status lifeline_cascade_on_provider_receipt(lifeline_cascade_t* cascade,
                                                                   const char* provider_ref,
-                                                                  lifeline_attempt_status status,
+                                                                  int status, /* a lifeline_attempt_status */
                                                                   int64_t now_ms) {
   static constexpr const char* kFn = "lifeline_cascade_on_provider_receipt";
   LIFELINE_REQUIRE_NOT_NULL(kFn, cascade);

@@ -50,7 +50,7 @@ void ToCAction(const lifeline::FlowAction& a, lifeline_action* out) {
   out->prompt = static_cast<int>(a.prompt);
   auto copy_media = [&] {
     size_t n = std::min(a.media_id.size(), sizeof out->media_id - 1);
-    std::memcpy(out->media_id, a.media_id.data(), n);
+    if (n > 0) std::memcpy(out->media_id, a.media_id.data(), n);  // an empty view may hold NULL
     out->media_id[n] = '\0';
   };
   switch (a.kind) {

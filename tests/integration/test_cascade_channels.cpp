@@ -66,8 +66,8 @@ TwilioOptions Twilio(const FakeTwilio& fake) {
 
 TEST_CASE("Twilio SMS: documented request, 201 accepted with the SID; 429/20429 and 5xx mapped") {
   FakeTwilio fake("AC123", "tw-token");
+  ManualClock clock(kT0);  // outlives the transport, whose late completions read it
   auto transport = Transport();
-  ManualClock clock(kT0);
   TwilioSmsSender sms(Twilio(fake), transport.get(), &clock);
   SendResult r = SendNow(sms, Message(Channel::kSms, "+15551230000"));
   CHECK(r.kind == SendResult::Kind::kAccepted);
@@ -95,8 +95,8 @@ TEST_CASE("Twilio SMS: documented request, 201 accepted with the SID; 429/20429 
 
 TEST_CASE("Twilio SMS split mode posts one message per segment") {
   FakeTwilio fake("AC123", "tw-token");
+  ManualClock clock(kT0);  // outlives the transport, whose late completions read it
   auto transport = Transport();
-  ManualClock clock(kT0);
   TwilioOptions o = Twilio(fake);
   o.overflow = SmsOverflow::kSplit;
   TwilioSmsSender sms(o, transport.get(), &clock);
@@ -115,8 +115,8 @@ TEST_CASE("Twilio SMS split mode posts one message per segment") {
 
 TEST_CASE("Twilio Voice: TwiML with Say and Gather numDigits=1, escaped") {
   FakeTwilio fake("AC123", "tw-token");
+  ManualClock clock(kT0);  // outlives the transport, whose late completions read it
   auto transport = Transport();
-  ManualClock clock(kT0);
   TwilioVoiceSender voice(Twilio(fake), transport.get(), &clock);
   SendResult r = SendNow(voice, Message(Channel::kVoice, "+15551230000", 42));
   CHECK(r.kind == SendResult::Kind::kAccepted);
@@ -133,8 +133,8 @@ TEST_CASE("Twilio Voice: TwiML with Say and Gather numDigits=1, escaped") {
 
 TEST_CASE("SendGrid: 202 keeps X-Message-Id; the email carries a single-use ack link") {
   FakeSendGrid fake("SG.key");
+  ManualClock clock(kT0);  // outlives the transport, whose late completions read it
   auto transport = Transport();
-  ManualClock clock(kT0);
   AckTokens tokens("ack-key");
   SendGridOptions o;
   o.base_url = fake.base_url();
@@ -164,8 +164,8 @@ TEST_CASE("SendGrid: 202 keeps X-Message-Id; the email carries a single-use ack 
 
 TEST_CASE("FCM v1 with a bearer token from the provider; webhook 2xx is delivered") {
   FakeFcm fake("proj-1", "ya29.token");
+  ManualClock clock(kT0);  // outlives the transport, whose late completions read it
   auto transport = Transport();
-  ManualClock clock(kT0);
   StaticAccessTokenProvider tokens("ya29.token");
   FcmOptions o;
   o.base_url = fake.base_url();
