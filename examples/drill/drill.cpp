@@ -1,4 +1,5 @@
-// The outage drill: an hour of outage, replayed in seconds on a manual clock.
+// The outage drill: an hour of outage, replayed in seconds on a manual clock,
+// then a business-continuity notification cascade (bcp_drill.cpp).
 //
 // Everything runs on loopback with embedded defaults: a fake Genesys Cloud
 // (OAuth + callbacks) that throttles with 429, a fake state endpoint that the
@@ -10,6 +11,7 @@
 //   examples/drill/run            # the README's main command
 //   examples/drill/run --quiet    # the summary only (used by the tests)
 //   examples/drill/run --seed 7   # another crowd of callers
+//   examples/drill/run --html report.html   # plus a timeline of the BCP activation
 #include <algorithm>
 #include <cinttypes>
 #include <cstdarg>
@@ -25,6 +27,7 @@
 
 #include <unistd.h>
 
+#include "bcp_drill.hpp"
 #include "lifeline/lifeline.h"
 #include "support/fake_platforms.hpp"
 
@@ -143,13 +146,16 @@ struct Totals {
 
 int main(int argc, char** argv) {
   uint64_t seed = 42;
+  const char* html_path = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quiet") == 0) {
       g_quiet = true;
     } else if (std::strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
       seed = std::strtoull(argv[++i], nullptr, 10);
+    } else if (std::strcmp(argv[i], "--html") == 0 && i + 1 < argc) {
+      html_path = argv[++i];
     } else {
-      std::printf("usage: drill [--quiet] [--seed N]\n");
+      std::printf("usage: drill [--quiet] [--seed N] [--html PATH]\n");
       return std::strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }
   }
@@ -334,5 +340,7 @@ int main(int argc, char** argv) {
                "/%" PRId64 ", %d busy rejections.\n",
                ok ? "PASSED" : "FAILED", totals.recorded_ids.size(), max_in_window, rate_limit,
                totals.rejected_busy);
-  return ok ? 0 : 1;
+  // The second half: a business-continuity notification cascade.
+  int bcp = RunBcpDrill(g_quiet, seed, html_path);
+  return ok && bcp == 0 ? 0 : 1;
 }

@@ -291,6 +291,9 @@ class CascadeEngine {
   // Messages queued (not yet handed out) for `endpoint`.
   std::size_t QueuedCount(std::string_view endpoint) const;
   std::size_t PendingTimerCount() const;
+  // The incident ids the engine knows (open, or closed within the
+  // idempotency window), sorted.
+  std::vector<std::string> IncidentIds() const;
 
   const CascadeConfig& config() const;
 

@@ -89,7 +89,8 @@ typedef enum lifeline_status {
   LIFELINE_E_TIMEOUT = 10,
   LIFELINE_E_STATE = 11,            /* not valid in the object's current state */
   LIFELINE_E_DUPLICATE = 12,
-  LIFELINE_E_INTERNAL = 13
+  LIFELINE_E_INTERNAL = 13,
+  LIFELINE_E_UNAUTHENTICATED = 14   /* an inbound request's signature or token was refused */
 } lifeline_status;
 
 /* A static, English name for a status, e.g. "invalid argument". Never NULL;
@@ -647,6 +648,144 @@ LIFELINE_API lifeline_status lifeline_cascade_state_json(const lifeline_cascade_
 LIFELINE_API lifeline_status lifeline_cascade_take_events(lifeline_cascade_t* cascade,
                                                           char* out, size_t cap,
                                                           size_t* needed);
+
+/* --- The cascade runtime --------------------------------------------------- */
+
+/* A cascade engine with everything around it, for hosts without their own
+ * event loop (docs/cascade.md, "Runtime"): the stakeholder directory (and an
+ * optional live lookup over HTTP that flags stale_contact_data when it
+ * fails), a SQLite store that survives kill -9, the channel adapters (Twilio
+ * SMS and Voice, SendGrid, FCM, webhook) over libcurl, and one background
+ * thread that sends what is due, throttled per endpoint. The host's web
+ * server hands it inbound requests: authenticated triggers, provider
+ * callbacks, email acknowledgement links.
+ *
+ * Output JSON goes into (char* out, size_t cap, size_t* needed) buffers as
+ * everywhere else. For the functions that act *and* answer (trigger,
+ * trigger_http, ingest_provider_callback, ack_link), out may be NULL when
+ * cap is 0 (the answer is not wanted; *needed still gets its size), and on
+ * LIFELINE_E_BUFFER_TOO_SMALL the action has already happened: a trigger
+ * repeated with a bigger buffer returns the same cascade (duplicate true).
+ *
+ * Thread-safety: every function may be called from any thread, except that
+ * lifeline_cascade_runtime_close must not race with other calls on it. */
+typedef struct lifeline_cascade_runtime_t lifeline_cascade_runtime_t;
+
+/* Opens a runtime from its JSON configuration (every key, with defaults, in
+ * docs/cascade.md: "directory" (required), "directory_lookup", "store",
+ * "cascade" (severity hold table, retries, throttles ...), "channels"
+ * ("twilio", "sendgrid", "fcm", "webhook" with base URLs and credentials),
+ * "inbound" (trigger HMAC secret / bearer token), "http"). Unknown keys and
+ * bad values are LIFELINE_E_INVALID_ARGUMENT naming their path. With a file
+ * store, cascades left by an earlier process resume with their timers. The
+ * time is the system clock. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_open(const char* config_json,
+                                                           lifeline_cascade_runtime_t** out);
+
+/* As lifeline_cascade_runtime_open, with time taken from `clock` (a manual
+ * clock replays a scenario exactly). The runtime keeps its own reference:
+ * the clock handle may be freed first. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_open_with_clock(
+    const char* config_json, lifeline_clock_t* clock, lifeline_cascade_runtime_t** out);
+
+/* Stops the thread after the sends in flight have answered; the store keeps
+ * everything else for the next open. NULL is harmless. */
+LIFELINE_API void lifeline_cascade_runtime_close(lifeline_cascade_runtime_t* rt);
+
+/* Waits until the runtime has done everything due at its clock's current
+ * time: no call pending, no send in flight, nothing due (as
+ * lifeline_engine_settle). For manual clocks: advance the clock, then
+ * settle. LIFELINE_E_TIMEOUT after timeout_ms (>= 0) of real time. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_settle(lifeline_cascade_runtime_t* rt,
+                                                             int64_t timeout_ms);
+
+/* Starts a cascade from a trigger JSON (as lifeline_cascade_trigger), or
+ * returns the existing one for the same incidentId while it is open or
+ * within the idempotency window. The answer is the cascade's state JSON (as
+ * lifeline_cascade_runtime_state_json) with a leading "duplicate": bool.
+ * LIFELINE_E_INVALID_ARGUMENT for a malformed trigger (naming the field),
+ * LIFELINE_E_NOT_FOUND for an unknown group. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_trigger(lifeline_cascade_runtime_t* rt,
+                                                              const char* trigger_json,
+                                                              char* out_cascade_json, size_t cap,
+                                                              size_t* needed);
+
+/* A trigger as it arrived over HTTP. method must be "POST"; headers_json is
+ * a JSON object of header values ({"Authorization": "Bearer ..."} or
+ * {"X-Lifeline-Timestamp": "<unix s>", "X-Lifeline-Signature":
+ * "v1=<hex HMAC-SHA256(secret, timestamp + '.' + body)>"}), NULL or "" for
+ * none; body is the trigger JSON. LIFELINE_E_UNAUTHENTICATED when the token
+ * or signature is missing or wrong, outside the replay window (inbound.
+ * replay_window_ms) or replayed (all compared in constant time); then as
+ * lifeline_cascade_runtime_trigger. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_trigger_http(
+    lifeline_cascade_runtime_t* rt, const char* method, const char* url, const char* headers_json,
+    const char* body, char* out_cascade_json, size_t cap, size_t* needed);
+
+/* An acknowledgement through the API: the stakeholder's cascade stops
+ * (timers cancelled, queued messages removed). LIFELINE_E_NOT_FOUND for an
+ * unknown incident or member. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_acknowledge(lifeline_cascade_runtime_t* rt,
+                                                                  const char* incident_id,
+                                                                  const char* member_id);
+
+/* Closes (resolves) an incident: everything for it stops. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_close_incident(lifeline_cascade_runtime_t* rt,
+                                                                     const char* incident_id);
+
+/* A provider's request to the host's web server. provider "twilio": a form
+ * POST whose X-Twilio-Signature is checked against `url` (the full URL
+ * Twilio called, query included) and the auth token
+ * (LIFELINE_E_UNAUTHENTICATED when wrong); it is a message or call status
+ * callback (MessageSid/MessageStatus, CallSid/CallStatus), an inbound SMS
+ * (From, Body: "1" or "ACK [incident id]" acknowledges the latest cascade
+ * message sent to that number, LIFELINE_E_NOT_FOUND when none was), or a
+ * <Gather> result (Digits; "1" acknowledges the message named by the
+ * action URL's m= parameter). provider "sendgrid": an Event Webhook JSON
+ * array (delivered, bounce, dropped applied; other events ignored).
+ * The answer is {"kind": "status"|"reply"|"gather"|"events",
+ * "acknowledged": bool, "applied": n, "ignored": n}. Late, duplicate and
+ * out-of-order receipts are applied as no-ops (statuses only move
+ * forward). LIFELINE_E_NOT_FOUND for a status about an unknown message. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_ingest_provider_callback(
+    lifeline_cascade_runtime_t* rt, const char* provider, const char* method, const char* url,
+    const char* headers_json, const char* body, char* out_json, size_t cap, size_t* needed);
+
+/* The token of an email's acknowledgement link (channels.sendgrid.ack_url
+ * "?token=..."): the stakeholder acknowledges. The answer is {"incidentId",
+ * "memberId"}. LIFELINE_E_UNAUTHENTICATED for a forged or malformed token,
+ * LIFELINE_E_TIMEOUT when expired, LIFELINE_E_DUPLICATE when already used,
+ * LIFELINE_E_STATE when no ack_key is configured. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_ack_link(lifeline_cascade_runtime_t* rt,
+                                                               const char* token, char* out_json,
+                                                               size_t cap, size_t* needed);
+
+/* One incident's state JSON (as lifeline_cascade_state_json: the seed schema
+ * per stakeholder, staleContactData, the attempt history).
+ * LIFELINE_E_NOT_FOUND when unknown. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_state_json(lifeline_cascade_runtime_t* rt,
+                                                                 const char* incident_id, char* out,
+                                                                 size_t cap, size_t* needed);
+
+/* Every incident the runtime knows (open, or closed within the idempotency
+ * window), as a JSON array of {"incidentId", "stakeholderGroupId",
+ * "severity", "status", "startedAt", "closedAt", "stakeholderCount",
+ * "requiredAcks", "acknowledgedCount", "escalatedCount",
+ * "staleContactCount"}, sorted by incidentId. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_list_json(lifeline_cascade_runtime_t* rt,
+                                                                char* out, size_t cap,
+                                                                size_t* needed);
+
+/* Counters as one JSON object (docs/cascade.md lists them): per channel
+ * sent/accepted/throttled/failed, receipts, acknowledgements, resends,
+ * triggers, unauthenticated requests, directory lookups ... */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_metrics_json(lifeline_cascade_runtime_t* rt,
+                                                                   char* out, size_t cap,
+                                                                   size_t* needed);
+
+/* The same in the Prometheus text exposition format. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_metrics_prometheus(
+    lifeline_cascade_runtime_t* rt, char* out, size_t cap, size_t* needed);
 
 /* ======================================================================== */
 /* IVR failover engine                                                       */

@@ -40,6 +40,7 @@ enum class StatusCode : int {
   kState = LIFELINE_E_STATE,
   kDuplicate = LIFELINE_E_DUPLICATE,
   kInternal = LIFELINE_E_INTERNAL,
+  kUnauthenticated = LIFELINE_E_UNAUTHENTICATED,
 };
 
 // A code plus a human-readable message. The message never contains PII or

@@ -8,6 +8,7 @@
 
 #include "capi/capi_support.hpp"
 #include "capi/cascade_handle.hpp"
+#include "capi/cascade_json.hpp"
 #include "lifeline/cascade_engine.hpp"
 
 using lifeline::AttemptStatus;
@@ -76,85 +77,6 @@ std::string EventsJson(const std::deque<lifeline::CascadeEvent>& events) {
     w.EndObject();
   }
   w.EndArray();
-  return buffer.GetString();
-}
-
-std::string StateJson(const CascadeEngine& engine, const lifeline::IncidentCascade& inc) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
-  w.StartObject();
-  Str(w, "incidentId", inc.trigger.incident_id);
-  Str(w, "stakeholderGroupId", inc.trigger.stakeholder_group_id);
-  Str(w, "severity", lifeline::SeverityName(inc.trigger.severity));
-  Str(w, "status", lifeline::IncidentStatusName(inc.status));
-  w.Key("startedAt");
-  w.Int64(inc.started_at);
-  w.Key("closedAt");
-  if (inc.closed_at != 0) w.Int64(inc.closed_at);
-  else w.Null();
-  w.Key("requiredAcks");
-  w.Int(inc.required_acks);
-  w.Key("acknowledgedCount");
-  w.Int(inc.acknowledged);
-  w.Key("escalatedCount");
-  w.Int(inc.escalated);
-  w.Key("stakeholders");
-  w.StartArray();
-  for (const std::string& member : inc.member_ids) {
-    const lifeline::StakeholderCascade* s = engine.FindStakeholder(inc.trigger.incident_id, member);
-    if (s == nullptr) continue;
-    w.StartObject();
-    Str(w, "incidentId", s->incident_id);
-    Str(w, "stakeholderGroupId", s->stakeholder_group_id);
-    Str(w, "memberId", s->member_id);
-    w.Key("currentStep");
-    w.Int(s->current_step);
-    w.Key("lastAttemptedChannel");
-    if (s->last_attempted_channel) w.String(ChannelName(*s->last_attempted_channel));
-    else w.Null();
-    w.Key("retryCount");
-    w.Int(s->retry_count);
-    w.Key("acknowledged");
-    w.Bool(s->acknowledged);
-    w.Key("nextEscalationTimestamp");
-    if (s->next_escalation_at) w.Int64(*s->next_escalation_at);
-    else w.Null();
-    Str(w, "status", lifeline::StakeholderStatusName(s->status));
-    w.Key("staleContactData");
-    w.Bool(s->stale_contact_data);
-    w.Key("consecutiveFailures");
-    w.Int(s->consecutive_failures);
-    w.Key("attempts");
-    w.StartArray();
-    for (const auto& a : s->attempts) {
-      w.StartObject();
-      w.Key("id");
-      w.Uint64(a.id);
-      Str(w, "channel", ChannelName(a.channel));
-      Str(w, "status", lifeline::AttemptStatusName(a.status));
-      w.Key("step");
-      w.Int(a.step);
-      w.Key("retry");
-      w.Int(a.retry);
-      w.Key("parallel");
-      w.Bool(a.parallel);
-      w.Key("escalation");
-      w.Bool(a.escalation);
-      w.Key("queuedAt");
-      w.Int64(a.queued_at);
-      w.Key("sentAt");
-      if (a.sent_at != 0) w.Int64(a.sent_at);
-      else w.Null();
-      w.Key("settledAt");
-      if (a.settled_at != 0) w.Int64(a.settled_at);
-      else w.Null();
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
   return buffer.GetString();
 }
 
@@ -336,7 +258,7 @@ LIFELINE_API lifeline_status lifeline_cascade_state_json(const lifeline_cascade_
   return Guard(kFn, [&] {
     const lifeline::IncidentCascade* inc = cascade->engine->FindIncident(incident_id);
     if (inc == nullptr) return Fail(kFn, LIFELINE_E_NOT_FOUND, "incident_id: unknown incident");
-    return CopyOut(kFn, StateJson(*cascade->engine, *inc), out, cap, needed);
+    return CopyOut(kFn, lifeline::capi::CascadeStateJson(*cascade->engine, *inc), out, cap, needed);
   });
 }
 

@@ -27,6 +27,7 @@ LIFELINE_API const char* lifeline_status_str(lifeline_status status) {
     case LIFELINE_E_STATE: return "invalid state";
     case LIFELINE_E_DUPLICATE: return "duplicate";
     case LIFELINE_E_INTERNAL: return "internal error";
+    case LIFELINE_E_UNAUTHENTICATED: return "unauthenticated";
   }
   return "unknown status";
 }

@@ -104,12 +104,41 @@ void CascadeRuntime::Inspect(const std::function<void(const CascadeEngine&)>& fn
   });
 }
 
+Status CascadeRuntime::Settle(DurationMillis timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!running_ || stop_) return StateError("the runtime is not running");
+  // Done once a loop that started after this call found nothing to do.
+  std::uint64_t start = loops_started_;
+  auto settled = [&] { return idle_ && loops_done_ > start; };
+  while (!settled()) {
+    poked_ = true;
+    cv_.notify_all();
+    if (idle_cv_.wait_until(lock, deadline) == std::cv_status::timeout && !settled()) {
+      return Status(StatusCode::kTimeout, "the runtime did not settle within timeout_ms");
+    }
+  }
+  return Status::Ok();
+}
+
+std::optional<CascadeRuntime::Recipient> CascadeRuntime::RecipientOf(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = recipients_.find(address);
+  if (it == recipients_.end()) return std::nullopt;
+  return it->second;
+}
+
 void CascadeRuntime::Dispatch(const ClaimedMessage& cm, UnixMillis now) {
   (void)now;
   const OutboundMessage& m = cm.message;
   int ch = static_cast<int>(m.channel);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (m.channel == Channel::kSms || m.channel == Channel::kVoice) {
+      Recipient& r = recipients_[m.address];
+      r.last_incident_id = m.incident_id;
+      r.member_by_incident[m.incident_id] = m.member_id;
+    }
     ++metrics_.sent[static_cast<std::size_t>(ch)];
     ++metrics_.in_flight;
     if (cm.resend) ++metrics_.resends;
@@ -145,7 +174,10 @@ void CascadeRuntime::Loop() {
       calls.swap(calls_);
       results.swap(results_);
       ++metrics_.loop_iterations;
+      ++loops_started_;
+      poked_ = false;
     }
+    std::size_t dispatched = 0;
     UnixMillis now = clock_->Now();
     for (auto& fn : calls) fn();
     for (auto& [m, r] : results) {
@@ -177,20 +209,25 @@ void CascadeRuntime::Loop() {
       auto out = cascade_->TakeOutbound(now);
       if (out.ok()) {
         for (const ClaimedMessage& m : *out) Dispatch(m, now);
+        dispatched = out->size();
       } else {
         std::lock_guard<std::mutex> lock(mu_);
         ++metrics_.store_errors;
       }
     }
+    std::optional<UnixMillis> next = cascade_->NextDeadline();
     std::unique_lock<std::mutex> lock(mu_);
     metrics_.journal_entries = cascade_->stats().journal_entries;
-    if (!calls_.empty() || !results_.empty()) continue;
+    ++loops_done_;
+    idle_ = calls_.empty() && results_.empty() && metrics_.in_flight == 0 && dispatched == 0 &&
+            !(next.has_value() && *next <= now);
+    if (idle_) idle_cv_.notify_all();
+    if (!calls_.empty() || !results_.empty() || poked_) continue;
     if (stop_) {
       if (metrics_.in_flight == 0) break;
       cv_.wait_for(lock, std::chrono::milliseconds(10));
       continue;
     }
-    std::optional<UnixMillis> next = cascade_->NextDeadline();
     if (manual_clock_) {
       cv_.wait_for(lock, std::chrono::milliseconds(2));
     } else if (next.has_value()) {

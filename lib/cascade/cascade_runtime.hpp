@@ -12,6 +12,11 @@
 //      the clock is a ManualClock, poll every 2 ms so a test's Advance() is
 //      seen promptly.
 //
+// `Settle(timeout)` waits until a loop that started after the call found
+// nothing left to do at the clock's current time: no posted call, no send in
+// flight, no send result to apply, nothing due (the IVR engine's settle).
+// With a manual clock a host advances the clock, then settles.
+//
 // At start it re-sends, once, the messages whose outcome was unknown at a
 // crash (see durable_cascade.hpp). Public calls are thread-safe: they post
 // to the loop and wait for its answer.
@@ -31,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -78,6 +84,21 @@ class CascadeRuntime {
   // Runs `fn` on the loop's thread with the engine (for queries) and waits.
   void Inspect(const std::function<void(const CascadeEngine&)>& fn);
 
+  // Waits until everything due at the clock's current time is done (see the
+  // file comment). kTimeout after `timeout_ms` of real time; kState when the
+  // runtime is not started.
+  Status Settle(DurationMillis timeout_ms);
+
+  // Who was last sent an SMS or a call at `address` (a phone number), for
+  // matching inbound replies: incident id -> member id, and the incident of
+  // the most recent message. Kept in memory for the messages sent since
+  // Start (not across a restart).
+  struct Recipient {
+    std::string last_incident_id;
+    std::map<std::string, std::string> member_by_incident;
+  };
+  std::optional<Recipient> RecipientOf(const std::string& address);
+
   CascadeRuntimeMetrics Metrics();
   std::string MetricsJson();
   std::string MetricsPrometheus();
@@ -101,6 +122,12 @@ class CascadeRuntime {
   std::deque<std::pair<OutboundMessage, SendResult>> results_;
   bool stop_ = false;
   bool running_ = false;
+  bool poked_ = false;
+  bool idle_ = false;
+  std::uint64_t loops_started_ = 0;
+  std::uint64_t loops_done_ = 0;
+  std::condition_variable idle_cv_;
+  std::map<std::string, Recipient> recipients_;   // guarded by mu_
   std::thread thread_;
   CascadeRuntimeMetrics metrics_;   // guarded by mu_
 };

@@ -1065,4 +1065,11 @@ std::size_t CascadeEngine::QueuedCount(std::string_view endpoint) const {
 
 std::size_t CascadeEngine::PendingTimerCount() const { return impl_->wheel.size(); }
 
+std::vector<std::string> CascadeEngine::IncidentIds() const {
+  std::vector<std::string> ids;
+  ids.reserve(impl_->incident_ids.size());
+  for (const auto& entry : impl_->incident_ids) ids.push_back(entry.first);
+  return ids;
+}
+
 }  // namespace lifeline

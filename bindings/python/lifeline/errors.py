@@ -79,13 +79,19 @@ class InternalError(LifelineError):
     status = 13
 
 
+class UnauthenticatedError(LifelineError):
+    """An inbound request's signature or token was refused."""
+
+    status = 14
+
+
 _BY_STATUS = {
     cls.status: cls
     for cls in (
         InvalidArgumentError, BufferTooSmallError, NotFoundError,
         NonexistentTimeError, AmbiguousTimeError, FullError, RateLimitedError,
         UnavailableError, LifelineIOError, LifelineTimeoutError, StateError,
-        DuplicateError, InternalError,
+        DuplicateError, InternalError, UnauthenticatedError,
     )
 }
 

@@ -1,0 +1,96 @@
+// cascade_service.hpp -- a notification cascade runtime assembled from JSON.
+//
+// Overview: the object behind the C ABI's lifeline_cascade_runtime_t. From
+// one JSON configuration (every key in docs/cascade.md, "Runtime
+// configuration") it builds the stakeholder directory, the optional live
+// directory lookup over HTTP, the SQLite store (DurableCascade), the libcurl
+// transport, the channel adapters (Twilio SMS and Voice, SendGrid, FCM,
+// webhook), the email acknowledgement tokens, the trigger authenticator and
+// the CascadeRuntime with its one background thread, and it adds the
+// inbound side a host's web server needs:
+//
+//   TriggerHttp            an authenticated trigger (HMAC-SHA256 or bearer)
+//   IngestProviderCallback Twilio status callbacks, inbound SMS replies and
+//                          <Gather> digits (signature checked), SendGrid
+//                          Event Webhook batches
+//   AckLink                the single-use token of an email's link
+//
+// Example:
+//
+//   auto service = lifeline::CascadeService::Open(config_json, clock);
+//   if (!service.ok()) return service.status();
+//   auto state = (*service)->Trigger(trigger_json);        // JSON with "duplicate"
+//   (*service)->IngestProviderCallback("twilio", "POST", url, headers, body);
+//
+// Thread-safety: every method may be called from any thread; destruction
+// must not race with other calls.
+#ifndef LIFELINE_LIB_CASCADE_CASCADE_SERVICE_HPP_
+#define LIFELINE_LIB_CASCADE_CASCADE_SERVICE_HPP_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lifeline/clock.hpp"
+#include "lifeline/http_transport.hpp"
+#include "lifeline/status.hpp"
+
+namespace lifeline {
+
+class CascadeService {
+ public:
+  // Parses the configuration, opens (and replays) the store, starts the
+  // thread. `clock` null: the system clock.
+  static Result<std::unique_ptr<CascadeService>> Open(std::string_view config_json,
+                                                      std::shared_ptr<Clock> clock);
+  ~CascadeService();   // stops the thread after the sends in flight
+  CascadeService(const CascadeService&) = delete;
+  CascadeService& operator=(const CascadeService&) = delete;
+
+  // See CascadeRuntime::Settle.
+  Status Settle(DurationMillis timeout_ms);
+
+  // Starts (or, idempotently, returns) a cascade; the answer is the state
+  // JSON with a leading "duplicate". InvalidArgument for a malformed trigger,
+  // NotFound for an unknown group.
+  Result<std::string> Trigger(std::string_view trigger_json);
+  // The same after authenticating the request: kUnauthenticated when the
+  // bearer token or the signature is missing, wrong, outside the replay
+  // window or replayed; InvalidArgument for a method other than POST.
+  Result<std::string> TriggerHttp(std::string_view method, std::string_view url,
+                                  const HttpHeaders& headers, std::string_view body);
+
+  // channel: "" (the API) or a channel name recorded with the ack.
+  Status Acknowledge(const std::string& incident_id, const std::string& member_id,
+                     const std::string& channel);
+  Status CloseIncident(const std::string& incident_id);
+
+  // provider "twilio" (form POST, X-Twilio-Signature checked against the
+  // full `url`) or "sendgrid" (a JSON array of events). The answer is JSON
+  // describing what was applied: {"kind": "status" | "reply" | "gather" |
+  // "events", "acknowledged": bool, "applied": n, "ignored": n}.
+  Result<std::string> IngestProviderCallback(std::string_view provider, std::string_view method,
+                                             std::string_view url, const HttpHeaders& headers,
+                                             std::string_view body);
+
+  // Redeems an email link's token: the stakeholder acknowledges. The answer
+  // is {"incidentId", "memberId"}. kUnauthenticated for a forged or
+  // malformed token, kTimeout when expired, kDuplicate when already used.
+  Result<std::string> AckLink(std::string_view token);
+
+  Result<std::string> StateJson(const std::string& incident_id);
+  std::string ListJson();
+  std::string MetricsJson();
+  std::string MetricsPrometheus();
+
+ private:
+  struct Impl;
+  explicit CascadeService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lifeline
+
+#endif  // LIFELINE_LIB_CASCADE_CASCADE_SERVICE_HPP_
