@@ -269,6 +269,8 @@ int main(int argc, char** argv) {
       }
       c.last = action;
       c.next_at = t + (action.kind == LIFELINE_ACTION_PLAY ? 5 : 2) * kSecond;
+      // A caller who hung up is gone, whatever the flow answers.
+      if (c.script == 3) action.kind = LIFELINE_ACTION_HANGUP;
       if (action.kind == LIFELINE_ACTION_HANGUP) {
         int outcome = LIFELINE_OUTCOME_NONE;
         char id[LIFELINE_REQUEST_ID_BUFFER_SIZE];
