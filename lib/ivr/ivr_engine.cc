@@ -282,7 +282,13 @@ Status IvrEngine::Drain(DurationMillis timeout_ms) {
   while (true) {
     Result<OutboxStats> stats = outbox_->Stats();
     if (!stats.ok()) return stats.status();
-    if (stats->pending == 0 && stats->in_flight == 0) return Status::Ok();
+    if (stats->pending == 0 && stats->in_flight == 0) {
+      // Empty; let the runtime finish the loop that emptied it, so what the
+      // host reads next (metrics, events) already reflects every delivery.
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      return Settle(std::max<int64_t>(left.count(), 1000));
+    }
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status(StatusCode::kTimeout,
                     std::to_string(stats->pending + stats->in_flight) +
