@@ -216,6 +216,13 @@ class AuditLog final : public AuditSink {
   // none. An invalid event fails the whole batch, naming its index.
   Status AppendBatch(const std::vector<AuditEvent>& events);
 
+  // The AuditSink form of the above: `*recorded` is events.size() or 0.
+  Status AppendBatch(const std::vector<AuditEvent>& events, std::size_t* recorded) override {
+    Status s = AppendBatch(events);
+    *recorded = s.ok() ? events.size() : 0;
+    return s;
+  }
+
   // Writes a checkpoint over the durable head if it moved since the last one.
   Status Flush();
 

@@ -115,6 +115,20 @@ class AuditSink {
   // or LIFELINE_E_UNAVAILABLE when a key cannot be had. The producer keeps
   // the event and tries again later.
   virtual Status Append(const AuditEvent& event) = 0;
+
+  // Records `events` in order. OK when all of them are recorded; otherwise
+  // the first `*recorded` of them are recorded and the rest are not (the
+  // producer keeps those). The default calls Append for each in turn;
+  // AuditLog records all or none with one fsync.
+  virtual Status AppendBatch(const std::vector<AuditEvent>& events, std::size_t* recorded) {
+    *recorded = 0;
+    for (const AuditEvent& event : events) {
+      Status s = Append(event);
+      if (!s.ok()) return s;
+      ++*recorded;
+    }
+    return Status::Ok();
+  }
 };
 
 // Accepts and discards every event.

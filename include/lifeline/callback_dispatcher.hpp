@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lifeline/audit_backlog.hpp"
 #include "lifeline/audit_sink.hpp"
 #include "lifeline/backoff.hpp"
 #include "lifeline/callback_platform.hpp"
@@ -64,7 +65,7 @@ struct CallbackDispatcherCounters {
   uint64_t token_requests = 0;
   uint64_t token_failures = 0;
   uint64_t auth_retries = 0;
-  uint64_t audit_failures = 0;  // outcomes the audit sink refused
+  uint64_t audit_failures = 0;  // appends the audit sink refused (events kept, retried)
 };
 
 class CallbackDispatcher {
@@ -88,8 +89,16 @@ class CallbackDispatcher {
   // it first thing; call it before shutting down).
   void FlushOutcomes();
 
-  // Sets (or clears) the audit sink from now on.
-  void SetAuditSink(AuditSink* audit) { options_.audit = audit; }
+  // Sets (or clears) the audit sink from now on. Delivery outcomes are
+  // audited before anything new is sent: while the sink refuses, the
+  // outcomes wait in order (audit_backlog()) and Poll sends nothing new.
+  // Clearing the sink forgets what was waiting.
+  void SetAuditSink(AuditSink* audit) {
+    options_.audit = audit;
+    if (audit == nullptr) audit_backlog_.Discard();
+  }
+  // Audit events waiting for the sink.
+  size_t audit_backlog() const { return audit_backlog_.size(); }
 
   // When Poll next has something to do, or nullopt when nothing is pending.
   std::optional<UnixMillis> NextDeadline() const;
@@ -119,6 +128,7 @@ class CallbackDispatcher {
   std::unordered_map<std::string, int> auth_retries_;
   std::unordered_map<std::string, int> rate_limited_attempts_;
   std::vector<OutboxOutcome> pending_outcomes_;
+  AuditBacklog audit_backlog_;
   uint64_t next_tag_ = 1;
   bool token_in_flight_ = false;
   UnixMillis token_retry_at_ = 0;

@@ -787,6 +787,30 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_metrics_json(lifeline_casc
 LIFELINE_API lifeline_status lifeline_cascade_runtime_metrics_prometheus(
     lifeline_cascade_runtime_t* rt, char* out, size_t cap, size_t* needed);
 
+/* Records every cascade event (attempts, receipts, acknowledgements,
+ * escalations, CASCADE_FAILURE, stale contact data ...) in the audit trail
+ * `audit` from now on, stakeholder references protected as PII by the log's
+ * policy. No message is sent before the events leading to it are recorded:
+ * while the log refuses appends (a full disk: LIFELINE_E_IO inside), claimed
+ * messages are held and the runtime retries; the metrics "audit_backlog" and
+ * "held_messages" show it. `audit` is not owned: keep it open until the
+ * runtime is closed or another log (or NULL, to detach) is set. With
+ * "audit": {"required": true} in the configuration, events are held (and
+ * nothing is sent) from the open until a log is set. */
+struct lifeline_audit_t; /* lifeline_audit_t, declared with the audit trail */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_set_audit(lifeline_cascade_runtime_t* rt,
+                                                               struct lifeline_audit_t* audit);
+
+/* The events since the last call, as a JSON array in the format of
+ * lifeline_cascade_take_events, then forgotten. The runtime keeps at most
+ * "events": {"queue_limit"} (default 10000) events for the host; older ones
+ * are dropped and counted in the metric "events_dropped" (the audit trail is
+ * the durable record). On LIFELINE_E_BUFFER_TOO_SMALL the events are kept
+ * for the next call; *needed gets the size. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_take_events(lifeline_cascade_runtime_t* rt,
+                                                                 char* out, size_t cap,
+                                                                 size_t* needed);
+
 /* ======================================================================== */
 /* IVR failover engine                                                       */
 /* ======================================================================== */
@@ -962,6 +986,21 @@ LIFELINE_API lifeline_status lifeline_call_begin(lifeline_engine_t* engine, cons
  * recorded). LIFELINE_E_STATE for an event the flow does not expect now. */
 LIFELINE_API lifeline_status lifeline_call_event(lifeline_call_t* call, int event,
                                                  const char* digits, lifeline_action* out_action);
+
+/* The flow's own backstop: when lifeline_call_on_timer has something to do
+ * (a prompt or a digit collection the PBX never ended, a submission answer
+ * that never came), in ms since the epoch on the engine's clock. *out_has is
+ * 0 when nothing is scheduled (then *out_unix_ms is untouched). A PBX that
+ * cannot trust its own media timeouts arms a timer for this instant, so no
+ * caller waits in silence beyond the flow's max_silence_ms. */
+LIFELINE_API lifeline_status lifeline_call_next_deadline(const lifeline_call_t* call,
+                                                         int64_t* out_unix_ms, int* out_has);
+
+/* Applies the flow's deadline at the engine's current time: when it has
+ * passed, writes the next action (as a TIMEOUT event would, or the fallback
+ * when the submission answer is missing); otherwise LIFELINE_ACTION_NONE.
+ * Never LIFELINE_E_STATE: calling it early or after the end is harmless. */
+LIFELINE_API lifeline_status lifeline_call_on_timer(lifeline_call_t* call, lifeline_action* out_action);
 
 /* The call's outcome (LIFELINE_OUTCOME_NONE while it runs). */
 LIFELINE_API lifeline_status lifeline_call_outcome(const lifeline_call_t* call, int* out_outcome);

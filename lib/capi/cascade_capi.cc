@@ -54,32 +54,6 @@ std::string OutboundJson(const std::vector<lifeline::OutboundMessage>& messages)
   return buffer.GetString();
 }
 
-std::string EventsJson(const std::deque<lifeline::CascadeEvent>& events) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
-  w.StartArray();
-  for (const auto& e : events) {
-    w.StartObject();
-    Str(w, "type", lifeline::CascadeEventName(e.type));
-    w.Key("at");
-    w.Int64(e.at);
-    Str(w, "incidentId", e.incident_id);
-    Str(w, "groupId", e.group_id);
-    Str(w, "memberId", e.member_id);
-    w.Key("channel");
-    if (e.channel) w.String(ChannelName(*e.channel));
-    else w.Null();
-    w.Key("attemptId");
-    w.Uint64(e.attempt_id);
-    Str(w, "detail", e.detail);
-    w.Key("staleContactData");
-    w.Bool(e.stale_contact_data);
-    w.EndObject();
-  }
-  w.EndArray();
-  return buffer.GetString();
-}
-
 bool ReceiptStatusOk(int s) {
   return s == LIFELINE_ATTEMPT_PENDING || s == LIFELINE_ATTEMPT_DELIVERED ||
          s == LIFELINE_ATTEMPT_ACKNOWLEDGED || s == LIFELINE_ATTEMPT_FAILED ||
@@ -269,7 +243,8 @@ LIFELINE_API lifeline_status lifeline_cascade_take_events(lifeline_cascade_t* ca
   LIFELINE_REQUIRE_NOT_NULL(kFn, out);
   return Guard(kFn, [&] {
     if (!cascade->events_stash) {
-      cascade->events_stash = EventsJson(cascade->sink.events);
+      cascade->events_stash = lifeline::capi::CascadeEventsJson(
+          {cascade->sink.events.begin(), cascade->sink.events.end()});
       cascade->sink.events.clear();
     }
     return Drain(kFn, &cascade->events_stash, out, cap, needed);

@@ -134,4 +134,30 @@ std::string CascadeListJson(const CascadeEngine& engine) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+std::string CascadeEventsJson(const std::vector<CascadeEvent>& events) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartArray();
+  for (const CascadeEvent& e : events) {
+    w.StartObject();
+    Str(w, "type", CascadeEventName(e.type));
+    w.Key("at");
+    w.Int64(e.at);
+    Str(w, "incidentId", e.incident_id);
+    Str(w, "groupId", e.group_id);
+    Str(w, "memberId", e.member_id);
+    w.Key("channel");
+    if (e.channel) w.String(ChannelName(*e.channel));
+    else w.Null();
+    w.Key("attemptId");
+    w.Uint64(e.attempt_id);
+    Str(w, "detail", e.detail);
+    w.Key("staleContactData");
+    w.Bool(e.stale_contact_data);
+    w.EndObject();
+  }
+  w.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 }  // namespace lifeline::capi

@@ -8,8 +8,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lifeline/cascade_engine.hpp"
+#include "lifeline/cascade_events.hpp"
 
 namespace lifeline::capi {
 
@@ -26,6 +28,11 @@ std::string CascadeStateJson(const CascadeEngine& engine, const IncidentCascade&
 // "closedAt", "stakeholderCount", "requiredAcks", "acknowledgedCount",
 // "escalatedCount", "staleContactCount"}], sorted by incidentId.
 std::string CascadeListJson(const CascadeEngine& engine);
+
+// Events as a JSON array of {"type", "at", "incidentId", "groupId",
+// "memberId", "channel" (null when none), "attemptId", "detail",
+// "staleContactData"}, in the given order.
+std::string CascadeEventsJson(const std::vector<CascadeEvent>& events);
 
 }  // namespace lifeline::capi
 

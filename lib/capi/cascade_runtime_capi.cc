@@ -1,10 +1,13 @@
 // C ABI over the cascade runtime (lib/cascade/cascade_service.hpp): the
 // "Notification cascades" section of lifeline.h, lifeline_cascade_runtime_*.
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include <rapidjson/document.h>
 
+#include "capi/audit_handle.hpp"
 #include "capi/capi_support.hpp"
 #include "capi/handles.hpp"
 #include "cascade/cascade_service.hpp"
@@ -16,6 +19,9 @@ using lifeline::capi::Guard;
 
 struct lifeline_cascade_runtime_t {
   std::unique_ptr<lifeline::CascadeService> service;
+  // Events taken from the service but not yet copied out (buffer too small).
+  std::mutex events_mu;
+  std::optional<std::string> events_stash;
 };
 
 namespace {
@@ -33,7 +39,9 @@ lifeline_status Open(const char* kFn, const char* config_json, lifeline_clock_t*
       }
       return Fail(kFn, service.status());
     }
-    *out = new lifeline_cascade_runtime_t{std::move(*service)};
+    auto rt = std::make_unique<lifeline_cascade_runtime_t>();
+    rt->service = std::move(*service);
+    *out = rt.release();
     return LIFELINE_OK;
   });
 }
@@ -235,6 +243,30 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_metrics_prometheus(lifelin
   static constexpr const char* kFn = "lifeline_cascade_runtime_metrics_prometheus";
   LIFELINE_REQUIRE_NOT_NULL(kFn, rt);
   return Guard(kFn, [&] { return CopyOut(kFn, rt->service->MetricsPrometheus(), out, cap, needed); });
+}
+
+LIFELINE_API lifeline_status lifeline_cascade_runtime_set_audit(lifeline_cascade_runtime_t* rt,
+                                                               lifeline_audit_t* audit) {
+  static constexpr const char* kFn = "lifeline_cascade_runtime_set_audit";
+  LIFELINE_REQUIRE_NOT_NULL(kFn, rt);
+  return Guard(kFn, [&] {
+    return Fail(kFn, rt->service->SetAudit(audit != nullptr ? audit->log.get() : nullptr));
+  });
+}
+
+LIFELINE_API lifeline_status lifeline_cascade_runtime_take_events(lifeline_cascade_runtime_t* rt,
+                                                                 char* out, size_t cap,
+                                                                 size_t* needed) {
+  static constexpr const char* kFn = "lifeline_cascade_runtime_take_events";
+  LIFELINE_REQUIRE_NOT_NULL(kFn, rt);
+  if (out == nullptr && cap != 0) return Fail(kFn, LIFELINE_E_INVALID_ARGUMENT, "out is NULL but cap > 0");
+  return Guard(kFn, [&] {
+    std::lock_guard<std::mutex> lock(rt->events_mu);
+    if (!rt->events_stash) rt->events_stash = rt->service->TakeEventsJson();
+    lifeline_status s = CopyOut(kFn, *rt->events_stash, out, cap, needed);
+    if (s == LIFELINE_OK) rt->events_stash.reset();
+    return s;
+  });
 }
 
 }  // extern "C"

@@ -305,6 +305,27 @@ LIFELINE_API lifeline_status lifeline_call_event(lifeline_call_t* call, int even
   });
 }
 
+LIFELINE_API lifeline_status lifeline_call_next_deadline(const lifeline_call_t* call,
+                                                         int64_t* out_unix_ms, int* out_has) {
+  static constexpr const char* kFn = "lifeline_call_next_deadline";
+  LIFELINE_REQUIRE_NOT_NULL(kFn, call);
+  LIFELINE_REQUIRE_NOT_NULL(kFn, out_unix_ms);
+  LIFELINE_REQUIRE_NOT_NULL(kFn, out_has);
+  const lifeline::UnixMillis deadline = call->flow->NextDeadline();
+  *out_has = deadline != lifeline::EmergencyCallFlow::kNoDeadline && !call->outcome;
+  if (*out_has) *out_unix_ms = deadline;
+  return LIFELINE_OK;
+}
+
+LIFELINE_API lifeline_status lifeline_call_on_timer(lifeline_call_t* call, lifeline_action* out_action) {
+  static constexpr const char* kFn = "lifeline_call_on_timer";
+  LIFELINE_REQUIRE_NOT_NULL(kFn, call);
+  LIFELINE_REQUIRE_NOT_NULL(kFn, out_action);
+  return Guard(kFn, [&] {
+    return Advance(kFn, call, call->flow->OnTimer(call->owner->engine->Now()), out_action);
+  });
+}
+
 LIFELINE_API lifeline_status lifeline_call_outcome(const lifeline_call_t* call, int* out_outcome) {
   static constexpr const char* kFn = "lifeline_call_outcome";
   LIFELINE_REQUIRE_NOT_NULL(kFn, call);

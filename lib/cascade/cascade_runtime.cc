@@ -7,11 +7,13 @@
 namespace lifeline {
 
 CascadeRuntime::CascadeRuntime(std::unique_ptr<DurableCascade> cascade,
-                               std::map<Channel, ChannelSender*> senders, const Clock* clock)
+                               std::map<Channel, ChannelSender*> senders, const Clock* clock,
+                               CascadeEventRelay* relay)
     : cascade_(std::move(cascade)),
       senders_(std::move(senders)),
       clock_(clock),
-      manual_clock_(dynamic_cast<const ManualClock*>(clock) != nullptr) {}
+      manual_clock_(dynamic_cast<const ManualClock*>(clock) != nullptr),
+      relay_(relay) {}
 
 CascadeRuntime::~CascadeRuntime() { Stop(); }
 
@@ -51,6 +53,7 @@ T CascadeRuntime::Call(std::function<T()> fn) {
     running = running_ && !stop_;
   }
   if (!running) return fn();   // not started: the caller's thread owns the engine
+  if (std::this_thread::get_id() == thread_.get_id()) return fn();  // e.g. from a sender
   auto promise = std::make_shared<std::promise<T>>();
   std::future<T> f = promise->get_future();
   Post([promise, fn = std::move(fn)] { promise->set_value(fn()); });
@@ -95,6 +98,21 @@ Status CascadeRuntime::Acknowledge(const std::string& incident, const std::strin
 
 Status CascadeRuntime::CloseIncident(const std::string& incident) {
   return Call<Status>([this, incident] { return cascade_->CloseIncident(incident, clock_->Now()); });
+}
+
+Status CascadeRuntime::SetAudit(AuditSink* audit) {
+  if (relay_ == nullptr) return StateError("this runtime has no event relay");
+  Status s = Call<Status>([this, audit] {
+    relay_->SetAudit(audit);
+    return Status::Ok();
+  });
+  cv_.notify_all();  // held messages may go now
+  return s;
+}
+
+std::vector<CascadeEvent> CascadeRuntime::TakeEvents() {
+  if (relay_ == nullptr) return {};
+  return relay_->TakeHostEvents();
 }
 
 void CascadeRuntime::Inspect(const std::function<void(const CascadeEngine&)>& fn) {
@@ -158,12 +176,30 @@ void CascadeRuntime::Dispatch(const ClaimedMessage& cm, UnixMillis now) {
   it->second->Send(m, done);
 }
 
+bool CascadeRuntime::FlushAuditThenSend(UnixMillis now) {
+  if (relay_ != nullptr) {
+    Status s = relay_->FlushAudit();
+    std::lock_guard<std::mutex> lock(mu_);
+    metrics_.audit_recorded = static_cast<std::int64_t>(relay_->audit_recorded());
+    metrics_.audit_backlog = static_cast<std::int64_t>(relay_->audit_backlog());
+    metrics_.audit_refusals = static_cast<std::int64_t>(relay_->audit_refusals());
+    metrics_.held_messages = static_cast<std::int64_t>(held_.size());
+    if (!s.ok()) return false;
+  }
+  while (!held_.empty()) {
+    Dispatch(held_.front(), now);
+    held_.pop_front();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  metrics_.held_messages = 0;
+  return true;
+}
+
 void CascadeRuntime::Loop() {
   {
     auto again = cascade_->TakeUnknownOutcomes(clock_->Now());
-    if (again.ok()) {
-      for (const ClaimedMessage& m : *again) Dispatch(m, clock_->Now());
-    }
+    if (again.ok()) held_.insert(held_.end(), again->begin(), again->end());
+    FlushAuditThenSend(clock_->Now());
   }
   for (;;) {
     std::deque<std::function<void()>> calls;
@@ -208,19 +244,25 @@ void CascadeRuntime::Loop() {
     if (!stopping) {
       auto out = cascade_->TakeOutbound(now);
       if (out.ok()) {
-        for (const ClaimedMessage& m : *out) Dispatch(m, now);
-        dispatched = out->size();
+        held_.insert(held_.end(), out->begin(), out->end());
       } else {
         std::lock_guard<std::mutex> lock(mu_);
         ++metrics_.store_errors;
       }
     }
+    // Nothing leaves before its events are in the audit trail. When the
+    // audit sink refuses, the loop is idle (it cannot progress) and retries
+    // every 200 ms.
+    const std::size_t ready = held_.size();
+    const bool audit_blocked = !FlushAuditThenSend(now);
+    if (!audit_blocked) dispatched = ready;
     std::optional<UnixMillis> next = cascade_->NextDeadline();
     std::unique_lock<std::mutex> lock(mu_);
     metrics_.journal_entries = cascade_->stats().journal_entries;
+    if (relay_ != nullptr) metrics_.events_dropped = static_cast<std::int64_t>(relay_->host_events_dropped());
     ++loops_done_;
     idle_ = calls_.empty() && results_.empty() && metrics_.in_flight == 0 && dispatched == 0 &&
-            !(next.has_value() && *next <= now);
+            (audit_blocked || !(next.has_value() && *next <= now));
     if (idle_) idle_cv_.notify_all();
     if (!calls_.empty() || !results_.empty() || poked_) continue;
     if (stop_) {
@@ -230,6 +272,8 @@ void CascadeRuntime::Loop() {
     }
     if (manual_clock_) {
       cv_.wait_for(lock, std::chrono::milliseconds(2));
+    } else if (audit_blocked) {
+      cv_.wait_for(lock, std::chrono::milliseconds(200));
     } else if (next.has_value()) {
       DurationMillis wait = *next - clock_->Now();
       if (wait > 0) cv_.wait_for(lock, std::chrono::milliseconds(wait < 1000 ? wait : 1000));
@@ -260,6 +304,11 @@ std::string CascadeRuntime::MetricsJson() {
          ",\"resends\":" + std::to_string(m.resends) + ",\"in_flight\":" + std::to_string(m.in_flight) +
          ",\"journal_entries\":" + std::to_string(m.journal_entries) +
          ",\"store_errors\":" + std::to_string(m.store_errors) +
+         ",\"audit_recorded\":" + std::to_string(m.audit_recorded) +
+         ",\"audit_backlog\":" + std::to_string(m.audit_backlog) +
+         ",\"audit_refusals\":" + std::to_string(m.audit_refusals) +
+         ",\"held_messages\":" + std::to_string(m.held_messages) +
+         ",\"events_dropped\":" + std::to_string(m.events_dropped) +
          ",\"loop_iterations\":" + std::to_string(m.loop_iterations) + "}";
   return out;
 }
@@ -289,6 +338,14 @@ std::string CascadeRuntime::MetricsPrometheus() {
   single("lifeline_cascade_in_flight", "gauge", "Sends awaiting the provider's answer.", m.in_flight);
   single("lifeline_cascade_journal_entries", "gauge", "Rows in the cascade journal.", m.journal_entries);
   single("lifeline_cascade_store_errors_total", "counter", "Store failures.", m.store_errors);
+  single("lifeline_cascade_audit_recorded_total", "counter", "Events recorded in the audit trail.",
+         m.audit_recorded);
+  single("lifeline_cascade_audit_backlog", "gauge", "Events waiting for the audit trail.", m.audit_backlog);
+  single("lifeline_cascade_audit_refusals_total", "counter", "Audit appends refused.", m.audit_refusals);
+  single("lifeline_cascade_held_messages", "gauge", "Messages held until their events are audited.",
+         m.held_messages);
+  single("lifeline_cascade_events_dropped_total", "counter", "Host events dropped (queue full).",
+         m.events_dropped);
   return out;
 }
 

@@ -7,7 +7,11 @@
 //   2. apply the send results the channel adapters reported (they complete
 //      on the HTTP transport's thread and are queued back);
 //   3. OnTimer(now), then TakeOutbound(now): each message is claimed in the
-//      store (committed) and handed to the adapter of its channel;
+//      store (committed); then the events of this loop are recorded in the
+//      audit trail (see cascade_event_relay.hpp) and, once that succeeded,
+//      each message is handed to the adapter of its channel. While the
+//      audit sink refuses events, claimed messages are held, not sent: the
+//      cascade does not act past an unrecorded event;
 //   4. sleep until NextDeadline(), a posted call or a send result -- or, when
 //      the clock is a ManualClock, poll every 2 ms so a test's Advance() is
 //      seen promptly.
@@ -40,6 +44,7 @@
 #include <string>
 #include <thread>
 
+#include "cascade/cascade_event_relay.hpp"
 #include "lifeline/clock.hpp"
 #include "providers/channel_senders.hpp"
 #include "store/durable_cascade.hpp"
@@ -58,14 +63,23 @@ struct CascadeRuntimeMetrics {
   std::int64_t loop_iterations = 0;
   std::int64_t journal_entries = 0;
   std::int64_t store_errors = 0;
+  std::int64_t audit_recorded = 0;   // events recorded in the audit sink
+  std::int64_t audit_backlog = 0;    // events waiting for the audit sink
+  std::int64_t audit_refusals = 0;   // flushes the audit sink refused
+  std::int64_t held_messages = 0;    // claimed, waiting for the audit backlog
+  std::int64_t events_dropped = 0;   // host event queue overflow
 };
 
 class CascadeRuntime {
  public:
   // Takes ownership of `cascade`; `senders` (by channel, any may be missing:
   // such messages fail at once) and `clock` must outlive the runtime.
+  // `relay`, when given, must be the sink `cascade` was opened with and
+  // outlive the runtime: it carries the events to the audit trail and the
+  // host.
   CascadeRuntime(std::unique_ptr<DurableCascade> cascade,
-                 std::map<Channel, ChannelSender*> senders, const Clock* clock);
+                 std::map<Channel, ChannelSender*> senders, const Clock* clock,
+                 CascadeEventRelay* relay = nullptr);
   ~CascadeRuntime();  // Stop()
   CascadeRuntime(const CascadeRuntime&) = delete;
   CascadeRuntime& operator=(const CascadeRuntime&) = delete;
@@ -80,6 +94,15 @@ class CascadeRuntime {
   Status Acknowledge(const std::string& incident_id, const std::string& member_id,
                      std::optional<Channel> channel);
   Status CloseIncident(const std::string& incident_id);
+
+  // Records the cascade's events in `audit` from now on (not owned; must
+  // outlive the runtime or be replaced; nullptr detaches). kState without a
+  // relay.
+  Status SetAudit(AuditSink* audit);
+
+  // The events emitted since the last call (see CascadeEventRelay); empty
+  // without a relay.
+  std::vector<CascadeEvent> TakeEvents();
 
   // Runs `fn` on the loop's thread with the engine (for queries) and waits.
   void Inspect(const std::function<void(const CascadeEngine&)>& fn);
@@ -109,11 +132,16 @@ class CascadeRuntime {
   template <typename T>
   T Call(std::function<T()> fn);
   void Dispatch(const ClaimedMessage& m, UnixMillis now);
+  // Records the relay's held events; then sends the held messages. False
+  // when the audit sink refused (the messages stay held).
+  bool FlushAuditThenSend(UnixMillis now);
 
   std::unique_ptr<DurableCascade> cascade_;
   std::map<Channel, ChannelSender*> senders_;
   const Clock* clock_;
   bool manual_clock_;
+  CascadeEventRelay* relay_;
+  std::deque<ClaimedMessage> held_;   // loop thread only
 
   std::mutex mu_;
   std::condition_variable cv_;

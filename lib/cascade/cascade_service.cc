@@ -58,6 +58,8 @@ struct ServiceConfig {
   bool tls_verify = true;
   std::string ca_file;
   std::int64_t max_connections = 64;
+  bool audit_required = false;
+  std::int64_t event_queue_limit = 10'000;
 };
 
 Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
@@ -147,6 +149,12 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
     i->String("bearer_token", &c.trigger_auth.bearer_token);
     i->Int("replay_window_ms", &c.trigger_auth.replay_window_ms, 1000, kDay);
   }
+  if (ConfigObject* a = root.Object("audit")) {
+    a->Bool("required", &c.audit_required);
+  }
+  if (ConfigObject* e = root.Object("events")) {
+    e->Int("queue_limit", &c.event_queue_limit, 0, 10'000'000);
+  }
   if (ConfigObject* h = root.Object("http")) {
     h->Bool("tls_verify", &c.tls_verify);
     h->String("ca_file", &c.ca_file);
@@ -209,6 +217,7 @@ struct CascadeService::Impl {
   std::unique_ptr<StaticAccessTokenProvider> fcm_tokens;
   std::unique_ptr<TriggerAuthenticator> trigger_auth;
   std::vector<std::unique_ptr<ChannelSender>> senders;
+  std::unique_ptr<CascadeEventRelay> relay;  // outlives the runtime
   std::unique_ptr<CascadeRuntime> runtime;   // last: stopped first
 
   std::atomic<std::int64_t> triggers{0};
@@ -284,10 +293,13 @@ Result<std::unique_ptr<CascadeService>> CascadeService::Open(std::string_view co
   store.database.path = c.store_path;
   store.database.synchronous = c.store_synchronous_full ? SqliteSynchronous::kFull : SqliteSynchronous::kNormal;
   store.config = std::move(*cascade_config);
-  auto durable = DurableCascade::Open(std::move(store), &impl->directory, impl->lookup.get(), nullptr,
-                                      impl->clock->Now());
+  impl->relay = std::make_unique<CascadeEventRelay>(c.audit_required,
+                                                    static_cast<std::size_t>(c.event_queue_limit));
+  auto durable = DurableCascade::Open(std::move(store), &impl->directory, impl->lookup.get(),
+                                      impl->relay.get(), impl->clock->Now());
   if (!durable.ok()) return durable.status();
-  impl->runtime = std::make_unique<CascadeRuntime>(std::move(*durable), std::move(senders), k);
+  impl->runtime = std::make_unique<CascadeRuntime>(std::move(*durable), std::move(senders), k,
+                                                   impl->relay.get());
   impl->runtime->Start();
   return std::unique_ptr<CascadeService>(new CascadeService(std::move(impl)));
 }
@@ -446,6 +458,12 @@ Result<std::string> CascadeService::AckLink(std::string_view token) {
   w.String(claim->member_id.c_str(), static_cast<rapidjson::SizeType>(claim->member_id.size()));
   w.EndObject();
   return std::string(b.GetString(), b.GetSize());
+}
+
+Status CascadeService::SetAudit(AuditSink* audit) { return impl_->runtime->SetAudit(audit); }
+
+std::string CascadeService::TakeEventsJson() {
+  return capi::CascadeEventsJson(impl_->runtime->TakeEvents());
 }
 
 Result<std::string> CascadeService::StateJson(const std::string& incident_id) {

@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "lifeline/audit_sink.hpp"
 #include "lifeline/clock.hpp"
 #include "lifeline/http_transport.hpp"
 #include "lifeline/status.hpp"
@@ -79,6 +80,15 @@ class CascadeService {
   // is {"incidentId", "memberId"}. kUnauthenticated for a forged or
   // malformed token, kTimeout when expired, kDuplicate when already used.
   Result<std::string> AckLink(std::string_view token);
+
+  // Records every cascade event in `audit` (not owned; keep it open until
+  // the service is closed or another sink is set; nullptr detaches). Until
+  // an event is recorded, no message goes out (see CascadeEventRelay).
+  Status SetAudit(AuditSink* audit);
+
+  // The events since the last call, as the JSON array of
+  // lifeline_cascade_take_events.
+  std::string TakeEventsJson();
 
   Result<std::string> StateJson(const std::string& incident_id);
   std::string ListJson();

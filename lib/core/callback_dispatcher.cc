@@ -45,7 +45,8 @@ void CallbackDispatcher::Audit(const OutboxRecord& record, const char* status,
                  (outcome.http_status ? " http=" + std::to_string(outcome.http_status) : "") +
                  (outcome.error.empty() ? "" : " error=" + outcome.error) +
                  (record.resend ? " resend=1" : "");
-  if (!options_.audit->Append(event).ok()) ++counters_.audit_failures;
+  audit_backlog_.Add(std::move(event));
+  if (!audit_backlog_.Flush(options_.audit).ok()) ++counters_.audit_failures;
 }
 
 void CallbackDispatcher::FlushOutcomes() {
@@ -64,6 +65,11 @@ std::vector<CallbackDispatcher::Outgoing> CallbackDispatcher::Poll(UnixMillis no
   std::vector<Outgoing> out;
   FlushOutcomes();
   if (!pending_outcomes_.empty()) return out;  // the store is failing: send nothing new
+  // The audit trail refuses: send nothing new until it has every outcome.
+  if (!audit_backlog_.empty() && !audit_backlog_.Flush(options_.audit).ok()) {
+    ++counters_.audit_failures;
+    return out;
+  }
 
   if (!token_in_flight_ && now >= token_retry_at_) {
     token_retry_at_ = 0;

@@ -153,6 +153,24 @@ int main(void) {
   CHECK(strstr(buf, "lifeline_cascade_unauthenticated_requests_total 4\n") != NULL);
   CHECK(lifeline_cascade_runtime_metrics_json(rt, NULL, 0, &needed) == LIFELINE_E_INVALID_ARGUMENT);
 
+  /* Events for the host: kept across a too-small buffer, then forgotten. */
+  CHECK(lifeline_cascade_runtime_take_events(NULL, buf, sizeof buf, &needed) == LIFELINE_E_INVALID_ARGUMENT);
+  CHECK(lifeline_cascade_runtime_take_events(rt, NULL, 16, &needed) == LIFELINE_E_INVALID_ARGUMENT);
+  CHECK(lifeline_cascade_runtime_take_events(rt, small, sizeof small, &needed) == LIFELINE_E_BUFFER_TOO_SMALL);
+  CHECK(needed > sizeof small);
+  CHECK(lifeline_cascade_runtime_take_events(rt, buf, sizeof buf, &needed) == LIFELINE_OK);
+  CHECK(strncmp(buf, "[{\"type\":\"CASCADE_STARTED\",\"at\":1716215520000,\"incidentId\":\"INC-1\"", 66) == 0);
+  CHECK(strstr(buf, "\"type\":\"CONTACT_DATA_STALE\"") != NULL);
+  CHECK(strstr(buf, "\"type\":\"INCIDENT_CLOSED\",\"at\":1716215520000,\"incidentId\":\"INC-2\"") != NULL);
+  CHECK(strstr(buf, "+1212555") == NULL); /* no addresses */
+  CHECK(lifeline_cascade_runtime_take_events(rt, buf, sizeof buf, &needed) == LIFELINE_OK);
+  CHECK(strcmp(buf, "[]") == 0);
+  /* Audit: NULL runtime refused; detaching when nothing is attached is fine. */
+  CHECK(lifeline_cascade_runtime_set_audit(NULL, NULL) == LIFELINE_E_INVALID_ARGUMENT);
+  CHECK(lifeline_cascade_runtime_set_audit(rt, NULL) == LIFELINE_OK);
+  CHECK(lifeline_cascade_runtime_metrics_json(rt, buf, sizeof buf, &needed) == LIFELINE_OK);
+  CHECK(strstr(buf, "\"audit_backlog\":0,\"audit_refusals\":0,\"held_messages\":0") != NULL);
+
   lifeline_cascade_runtime_close(rt);
   lifeline_cascade_runtime_close(NULL);
   return C_TEST_RESULT();

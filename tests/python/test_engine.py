@@ -130,6 +130,33 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(self.received_ids(), [request_id])
         self.assertEqual(self.engine.metrics()["calls"]["callback_recorded"], 1)
 
+    def test_flow_timer_is_a_backstop_for_lost_pbx_timeouts(self):
+        self.engine.failover_set(RoutingMode.FAILOVER, "drill")
+        # Two callers: the PBX reports one's timeout; for the other it never
+        # does, and the flow's own deadline must end the silence the same way.
+        _, reported, action = self.engine.begin_call("c-t1", ani="+12125550100")
+        _, silent, silent_action = self.engine.begin_call("c-t2", ani="+12125550101")
+        with reported, silent:
+            self.assertEqual(silent_action.kind, ActionKind.PLAY)
+            deadline = silent.next_deadline()
+            self.assertIsNotNone(deadline)
+            # The PBX's playback timeout plus the flow's grace.
+            self.assertEqual(deadline, START + silent_action.timeout_ms + 1000)
+            self.assertEqual(silent.on_timer().kind, ActionKind.NONE)  # not yet due
+            self.clock.set(deadline - 1)
+            self.assertEqual(silent.on_timer().kind, ActionKind.NONE)
+            expected = reported.event(CallEvent.TIMEOUT)
+            self.clock.set(deadline)
+            got = silent.on_timer()
+            self.assertNotEqual(got.kind, ActionKind.NONE)
+            self.assertEqual((got.kind, got.prompt, got.media_id), (expected.kind, expected.prompt, expected.media_id))
+            while got.kind != ActionKind.HANGUP:
+                self.clock.set(silent.next_deadline())
+                got = silent.on_timer()
+            self.assertIsNone(silent.next_deadline())
+            self.assertEqual(silent.outcome, CallOutcome.TIMEOUT)
+            self.assertEqual(silent.on_timer().kind, ActionKind.NONE)  # after the end: harmless
+
     def test_bad_input(self):
         with self.assertRaises(lifeline.InvalidArgumentError) as ctx:
             lifeline.Engine({"platform": "webhook", "webhook": {"url": self.url}, "retrys": {}})

@@ -179,6 +179,9 @@ _FUNCTIONS = [
      [handle_p, ctypes.c_char_p, ctypes.c_size_t, c_size_t_p]),
     ("lifeline_cascade_runtime_metrics_prometheus", _Status,
      [handle_p, ctypes.c_char_p, ctypes.c_size_t, c_size_t_p]),
+    ("lifeline_cascade_runtime_set_audit", _Status, [handle_p, handle_p]),
+    ("lifeline_cascade_runtime_take_events", _Status,
+     [handle_p, ctypes.c_char_p, ctypes.c_size_t, c_size_t_p]),
     # --- IVR failover engine ---------------------------------------------------
     ("lifeline_engine_open", _Status, [ctypes.c_char_p, handle_pp]),
     ("lifeline_engine_open_with_clock", _Status, [ctypes.c_char_p, handle_p, handle_pp]),
@@ -194,6 +197,8 @@ _FUNCTIONS = [
     ("lifeline_failover_mode", _Status, [handle_p, c_int_p]),
     ("lifeline_call_begin", _Status, [handle_p, ctypes.c_char_p, c_int_p, handle_pp, ctypes.c_void_p]),
     ("lifeline_call_event", _Status, [handle_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p]),
+    ("lifeline_call_next_deadline", _Status, [handle_p, c_int64_p, c_int_p]),
+    ("lifeline_call_on_timer", _Status, [handle_p, ctypes.c_void_p]),
     ("lifeline_call_outcome", _Status, [handle_p, c_int_p]),
     ("lifeline_call_request_id", _Status, [handle_p, ctypes.c_char_p, ctypes.c_size_t]),
     ("lifeline_call_end", None, [handle_p]),

@@ -127,6 +127,24 @@ class CascadeRuntime(_native.Handle):
         return _native.read_string(lambda buf, cap: lib.lifeline_cascade_runtime_metrics_prometheus(
             self, buf, cap, None), initial=8192)
 
+    def set_audit(self, audit_log):
+        """Records every cascade event in an open lifeline.AuditLog (None
+        detaches). No message is sent before its events are recorded; while
+        the log refuses appends, messages are held (metrics "audit_backlog"
+        and "held_messages"). The runtime keeps a reference to the log."""
+        self._check_open()
+        lib.lifeline_cascade_runtime_set_audit(self, audit_log)
+        self._audit = audit_log
+
+    def take_events(self):
+        """The events since the last call, as a list of dicts ("type", "at",
+        "incidentId", "groupId", "memberId", "channel", "attemptId",
+        "detail", "staleContactData"), oldest first."""
+        self._check_open()
+        return json.loads(_native.read_string(
+            lambda buf, cap: lib.lifeline_cascade_runtime_take_events(self, buf, cap, None),
+            initial=65536))
+
     def _answer(self, call):
         # A call that acts and answers is made once with a buffer large
         # enough for most answers; when it is too small the action has

@@ -266,6 +266,24 @@ class Call(_native.Handle):
         lib.lifeline_call_event(self, int(kind), _native.text(digits), ctypes.byref(action))
         return Action(action)
 
+    def next_deadline(self):
+        """When on_timer() has something to do (ms since the epoch on the
+        engine's clock), or None: the flow's backstop for PBX timeouts that
+        never arrive."""
+        self._check_open()
+        at = ctypes.c_int64()
+        has = ctypes.c_int()
+        lib.lifeline_call_next_deadline(self, ctypes.byref(at), ctypes.byref(has))
+        return at.value if has.value else None
+
+    def on_timer(self):
+        """Applies the flow's deadline at the engine's time; returns the next
+        Action (Action kind NONE when nothing was due)."""
+        self._check_open()
+        action = _CAction()
+        lib.lifeline_call_on_timer(self, ctypes.byref(action))
+        return Action(action)
+
     @property
     def outcome(self):
         """The CallOutcome, or None while the call runs."""
