@@ -239,7 +239,7 @@ bool WriteHtml(const char* path, const std::vector<Series>& series, const std::v
 
 class Drill {
  public:
-  Drill(bool quiet, uint64_t seed) : quiet_(quiet), random_(seed) {}
+  Drill(bool quiet, uint64_t seed, lifeline_audit_t* audit) : quiet_(quiet), random_(seed), audit_(audit) {}
 
   int Run(const char* html_path);
 
@@ -268,6 +268,7 @@ class Drill {
 
   bool quiet_;
   std::mt19937_64 random_;
+  lifeline_audit_t* audit_;
   bool ok_ = true;
   lifeline_cascade_runtime_t* rt_ = nullptr;
   std::multimap<int64_t, std::function<void()>> schedule_;
@@ -348,6 +349,7 @@ int Drill::Run(const char* html_path) {
     lifeline_clock_free(clock);
     return 1;
   }
+  if (audit_ != nullptr) Check(lifeline_cascade_runtime_set_audit(rt_, audit_), "set_audit");
 
   Say("");
   Say("5. BCP activation: a P1 to " + std::to_string(kStakeholders) +
@@ -615,9 +617,9 @@ int Drill::Run(const char* html_path) {
 
 }  // namespace
 
-int RunBcpDrill(bool quiet, uint64_t seed, const char* html_report_path) {
+int RunBcpDrill(bool quiet, uint64_t seed, const char* html_report_path, lifeline_audit_t* audit) {
   try {
-    Drill drill(quiet, seed);
+    Drill drill(quiet, seed, audit);
     return drill.Run(html_report_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bcp drill: %s\n", e.what());

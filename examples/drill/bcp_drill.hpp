@@ -13,7 +13,11 @@
 // acknowledged or escalated within the bound the configuration implies, and
 // nothing sent to anyone after their acknowledgement. `seed` picks who
 // answers how. With `html_report_path` (nullable) it also writes a
-// self-contained HTML report with a timeline chart (inline SVG).
-int RunBcpDrill(bool quiet, std::uint64_t seed, const char* html_report_path);
+// self-contained HTML report with a timeline chart (inline SVG). With
+// `audit` (nullable), every cascade event is recorded there before anything
+// is sent (lifeline_cascade_runtime_set_audit).
+struct lifeline_audit_t;
+int RunBcpDrill(bool quiet, std::uint64_t seed, const char* html_report_path,
+                lifeline_audit_t* audit = nullptr);
 
 #endif  // LIFELINE_EXAMPLES_DRILL_BCP_DRILL_HPP_

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -39,6 +40,48 @@ constexpr int64_t kMinute = 60 * kSecond;
 constexpr int64_t kStart = 1772949600000;
 
 bool g_quiet = false;
+
+// The drill's audit trail (docs/audit.md): a fresh directory, on tmpfs when
+// there is one (a drill proves the chain and the PII protection, not the
+// disk), with fixed drill keys from a callback where a host would ask its KMS.
+lifeline_status DrillKey(const char* key_id, uint8_t* out_key32, void*) {
+  if (std::strcmp(key_id, "k1") != 0 && std::strcmp(key_id, "p1") != 0 && std::strcmp(key_id, "c1") != 0) {
+    return LIFELINE_E_NOT_FOUND;
+  }
+  for (int i = 0; i < 32; ++i) out_key32[i] = static_cast<uint8_t>(key_id[0] * 7 + i);
+  return LIFELINE_OK;
+}
+
+std::string MakeAuditDir() {
+  std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  std::string pattern = base + "/lifeline-drill-audit-XXXXXX";
+  std::vector<char> path(pattern.begin(), pattern.end());
+  path.push_back('\0');
+  if (mkdtemp(path.data()) == nullptr) return "";
+  return path.data();
+}
+
+// Counts phone numbers written in clear (a '+' and ten or more digits) in
+// the audit log's files; there must be none.
+int PhoneNumbersInClear(const std::string& dir) {
+  int found = 0;
+  for (const char* name : {"/audit.log", "/audit.checkpoints"}) {
+    FILE* f = std::fopen((dir + name).c_str(), "rb");
+    if (f == nullptr) continue;
+    int digits = -1, c;
+    while ((c = std::fgetc(f)) != EOF) {
+      if (c == '+') {
+        digits = 0;
+      } else if (c >= '0' && c <= '9' && digits >= 0) {
+        if (++digits == 10) ++found;
+      } else {
+        digits = -1;
+      }
+    }
+    std::fclose(f);
+  }
+  return found;
+}
 
 void Say(const char* format, ...) __attribute__((format(printf, 1, 2)));
 void Say(const char* format, ...) {
@@ -183,6 +226,16 @@ int main(int argc, char** argv) {
   lifeline_clock_new_manual(kStart, &clock);
   if (lifeline_engine_open_with_clock(config.c_str(), clock, &engine) != LIFELINE_OK) {
     std::fprintf(stderr, "drill: %s\n", lifeline_last_error());
+    return 1;
+  }
+  std::string audit_dir = MakeAuditDir();
+  std::string audit_config = R"({"dir":")" + audit_dir +
+                             R"(","keys":{"provider":"callback","data_key_id":"k1","pseudonym_key_id":"p1",)"
+                             R"("checkpoint_key_id":"c1"},"pii_default":"encrypt"})";
+  lifeline_audit_t* audit = nullptr;
+  if (audit_dir.empty() || lifeline_audit_open(audit_config.c_str(), DrillKey, nullptr, &audit) != LIFELINE_OK ||
+      lifeline_engine_set_audit(engine, audit) != LIFELINE_OK) {
+    std::fprintf(stderr, "drill: audit trail: %s\n", lifeline_last_error());
     return 1;
   }
   std::vector<std::string> transitions;
@@ -343,6 +396,25 @@ int main(int argc, char** argv) {
                ok ? "PASSED" : "FAILED", totals.recorded_ids.size(), max_in_window, rate_limit,
                totals.rejected_busy);
   // The second half: a business-continuity notification cascade.
-  int bcp = RunBcpDrill(g_quiet, seed, html_path);
-  return ok && bcp == 0 ? 0 : 1;
+  int bcp = RunBcpDrill(g_quiet, seed, html_path, audit);
+
+  // Both halves wrote to one audit trail: it must verify end to end and hold
+  // no phone number in clear.
+  lifeline_audit_finding finding = LIFELINE_AUDIT_OK;
+  uint64_t first_bad = 0, records = 0;
+  char head[65];
+  bool audit_ok = lifeline_audit_flush(audit) == LIFELINE_OK &&
+                  lifeline_audit_verify(audit, &finding, &first_bad, nullptr, 0) == LIFELINE_OK &&
+                  finding == LIFELINE_AUDIT_OK &&
+                  lifeline_audit_head(audit, &records, head, sizeof head) == LIFELINE_OK;
+  lifeline_audit_free(audit);
+  int in_clear = PhoneNumbersInClear(audit_dir);
+  audit_ok &= in_clear == 0 && records > 0;
+  std::printf("Audit trail %s: %" PRIu64 " records from the IVR and the cascade, hash chain and checkpoints %s, "
+              "%d phone numbers in clear.\n",
+              audit_ok ? "PASSED" : "FAILED", records, finding == LIFELINE_AUDIT_OK ? "verified" : "BROKEN",
+              in_clear);
+  std::error_code removed;
+  std::filesystem::remove_all(audit_dir, removed);
+  return ok && bcp == 0 && audit_ok ? 0 : 1;
 }
