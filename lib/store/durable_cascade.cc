@@ -1,6 +1,11 @@
 // durable_cascade.cc -- see durable_cascade.hpp.
 #include "store/durable_cascade.hpp"
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -10,6 +15,8 @@
 #include <map>
 #include <unordered_set>
 #include <utility>
+
+#include "absl/strings/escaping.h"
 
 namespace lifeline {
 namespace {
@@ -55,11 +62,42 @@ CREATE TABLE cascade_messages(
 CREATE INDEX cascade_messages_sending ON cascade_messages(state) WHERE state = 'sending';
 )sql";
 
+// v2: replies after a restart and single-use ack links (see the header).
+// address_hash is hex (TEXT): the statement binder has no BLOB form.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE cascade_messages ADD COLUMN address_hash TEXT;
+CREATE INDEX cascade_messages_address ON cascade_messages(address_hash, claimed_at)
+  WHERE address_hash IS NOT NULL;
+CREATE TABLE cascade_secrets(
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE cascade_ack_redemptions(
+  token_hash  TEXT PRIMARY KEY,
+  expires_at  INTEGER NOT NULL,
+  redeemed_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX cascade_ack_redemptions_expiry ON cascade_ack_redemptions(expires_at);
+)sql";
+
 const SqliteSchema& CascadeSchema() {
   static const SqliteSchema* schema =
-      new SqliteSchema{DurableCascade::kApplicationId, {{1, kSchemaV1}}};
+      new SqliteSchema{DurableCascade::kApplicationId, {{1, kSchemaV1}, {2, kSchemaV2}}};
   return *schema;
 }
+
+constexpr std::size_t kAddressKeySize = 32;
+// The address hash is HMAC-SHA256 truncated to 128 bits: far beyond any
+// chance of two numbers colliding, and half the index.
+constexpr std::size_t kAddressHashSize = 16;
+
+bool HasPhoneAddress(Channel c) { return c == Channel::kSms || c == Channel::kVoice; }
+
+std::string Hex(const unsigned char* data, std::size_t size) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(data), size));
+}
+
+void FreeMacCtx(EVP_MAC_CTX* ctx) { EVP_MAC_CTX_free(ctx); }
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -314,6 +352,8 @@ Result<std::unique_ptr<DurableCascade>> DurableCascade::Open(DurableCascadeOptio
     }
   }
   self->last_at_ = epoch;
+  s = self->LoadAddressKey();
+  if (!s.ok()) return s;
   self->recorder_ = std::make_unique<Recorder>();
   self->recorder_->live = provider;
   self->recorder_->sink = sink;
@@ -347,6 +387,27 @@ Status DurableCascade::Replay() {
   }
   stats_.unknown_outcomes = static_cast<std::int64_t>(sending.size());
 
+  // SMS/voice rows without an address hash: written before schema v2. The
+  // replay re-derives their messages, addresses included.
+  std::unordered_set<std::uint64_t> unhashed;
+  {
+    auto q = db_->Prepare(
+        "SELECT message_id FROM cascade_messages "
+        "WHERE address_hash IS NULL AND channel IN ('sms', 'voice')",
+        "cascade replay");
+    if (!q.ok()) return q.status();
+    for (;;) {
+      auto row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      unhashed.insert(static_cast<std::uint64_t>(q->ColumnInt64(0)));
+    }
+  }
+  if (!unhashed.empty()) {
+    Status s = Ensure();   // one transaction for the whole backfill
+    if (!s.ok()) return s;
+  }
+
   auto q = db_->Prepare(
       "SELECT seq, kind, at, id, code, ref, extra, payload FROM cascade_journal ORDER BY seq",
       "cascade replay");
@@ -379,6 +440,17 @@ Status DurableCascade::Replay() {
             (!out.empty() && static_cast<std::int64_t>(out.front().message_id) != id)) {
           return StateError("journal replay diverged at entry " + std::to_string(q->ColumnInt64(0)) +
                             " (was the config or the directory changed?)");
+        }
+        for (const OutboundMessage& m : out) {
+          if (unhashed.erase(m.message_id) == 0) continue;
+          auto up = db_->Prepare("UPDATE cascade_messages SET address_hash = ?2 WHERE message_id = ?1",
+                                 "cascade address backfill");
+          if (!up.ok()) return up.status();
+          std::string hash = AddressHash(m);
+          up->Bind(1, static_cast<std::int64_t>(m.message_id));
+          if (hash.empty()) up->BindNull(2); else up->Bind(2, hash);
+          Status s = up->Run();
+          if (!s.ok()) return s;
         }
         // A message re-taken after a 429 replaces its earlier copy.
         for (OutboundMessage& m : out) {
@@ -418,7 +490,166 @@ Status DurableCascade::Replay() {
   }
   stats_.replayed_entries = n;
   stats_.journal_entries = n;
+  return Finish();
+}
+
+Status DurableCascade::LoadAddressKey() {
+  std::string file_key;
+  {
+    auto q = db_->Prepare("SELECT value FROM cascade_secrets WHERE name = 'address_key'", "cascade open");
+    if (!q.ok()) return q.status();
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      std::string hex = q->ColumnText(0);
+      if (hex.size() != 2 * kAddressKeySize || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return StateError("cascade open: unreadable address key");
+      }
+      file_key = absl::HexStringToBytes(hex);
+    }
+  }
+  if (file_key.empty()) {
+    unsigned char fresh[kAddressKeySize];
+    if (RAND_bytes(fresh, sizeof fresh) != 1) {
+      ERR_clear_error();
+      return Status(StatusCode::kIo, "cascade open: no random bytes for the address key");
+    }
+    file_key.assign(reinterpret_cast<const char*>(fresh), sizeof fresh);
+    auto ins = db_->Prepare("INSERT INTO cascade_secrets(name, value) VALUES('address_key', ?1)",
+                            "cascade open");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, Hex(fresh, sizeof fresh));
+    Status s = ins->Run();
+    if (!s.ok()) return s;
+  }
+  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr),
+                                                         EVP_MAC_free);
+  auto keyed = [&](std::string_view key) -> EVP_MAC_CTX* {
+    EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac.get()) : nullptr;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx != nullptr &&
+        EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) == 1) {
+      return ctx;
+    }
+    EVP_MAC_CTX_free(ctx);
+    return nullptr;
+  };
+  std::string key = file_key;
+  if (!options_.address_key.empty()) {
+    // key = HMAC-SHA256(address_key, per-file key)
+    std::unique_ptr<EVP_MAC_CTX, decltype(&FreeMacCtx)> outer(keyed(options_.address_key), FreeMacCtx);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t len = 0;
+    if (!outer || EVP_MAC_update(outer.get(), reinterpret_cast<const unsigned char*>(file_key.data()),
+                                 file_key.size()) != 1 ||
+        EVP_MAC_final(outer.get(), out, &len, sizeof out) != 1) {
+      ERR_clear_error();
+      return InternalError("cascade open: HMAC-SHA256 unavailable");
+    }
+    key.assign(reinterpret_cast<const char*>(out), len);
+  }
+  address_mac_.reset(keyed(key), FreeMacCtx);
+  if (!address_mac_) {
+    ERR_clear_error();
+    return InternalError("cascade open: HMAC-SHA256 unavailable");
+  }
   return Status::Ok();
+}
+
+std::string DurableCascade::AddressHash(std::string_view address) const {
+  std::unique_ptr<EVP_MAC_CTX, decltype(&FreeMacCtx)> ctx(EVP_MAC_CTX_dup(address_mac_.get()), FreeMacCtx);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  if (!ctx ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(address.data()), address.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1 || len < kAddressHashSize) {
+    ERR_clear_error();
+    return "";   // matches nothing (callers bind "" as NULL)
+  }
+  return Hex(out, kAddressHashSize);
+}
+
+std::string DurableCascade::AddressHash(const OutboundMessage& m) const {
+  if (!HasPhoneAddress(m.channel) || m.address.empty()) return "";
+  return AddressHash(std::string_view(m.address));
+}
+
+Result<AddressRecipients> DurableCascade::RecipientsOf(std::string_view address) {
+  std::string hash = address.empty() ? std::string() : AddressHash(address);
+  if (hash.empty()) return NotFound("no message was sent to this address");
+  auto q = db_->Prepare(
+      "SELECT incident_id, member_id FROM cascade_messages WHERE address_hash = ?1 "
+      "ORDER BY claimed_at DESC, message_id DESC",
+      "cascade recipients");
+  if (!q.ok()) return q.status();
+  q->Bind(1, hash);
+  AddressRecipients r;
+  for (;;) {
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    std::string incident = q->ColumnText(0);
+    if (r.last_incident_id.empty()) r.last_incident_id = incident;
+    r.member_by_incident.emplace(std::move(incident), q->ColumnText(1));   // the latest wins
+  }
+  if (r.last_incident_id.empty()) return NotFound("no message was sent to this address");
+  return r;
+}
+
+Status DurableCascade::AcknowledgeOnce(std::string_view token_id, UnixMillis expires_at,
+                                       std::string_view incident_id, std::string_view member_id,
+                                       std::optional<Channel> channel, UnixMillis now) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (EVP_Digest(token_id.data(), token_id.size(), digest, &digest_len, EVP_sha256(), nullptr) != 1) {
+    ERR_clear_error();
+    return InternalError("ack token: SHA-256 unavailable");
+  }
+  const std::string token_hash = Hex(digest, digest_len);
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  {
+    auto prune = db_->Prepare("DELETE FROM cascade_ack_redemptions WHERE expires_at < ?1",
+                              "cascade ack redemption");
+    if (!prune.ok()) return prune.status();
+    prune->Bind(1, std::int64_t{now});
+    s = prune->Run();
+    if (!s.ok()) return s;
+  }
+  bool used = false;
+  {
+    auto q = db_->Prepare("SELECT 1 FROM cascade_ack_redemptions WHERE token_hash = ?1",
+                          "cascade ack redemption");
+    if (!q.ok()) return q.status();
+    q->Bind(1, token_hash);
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    used = *row;
+  }
+  if (used) {
+    s = Finish();
+    if (!s.ok()) return s;
+    return Status(StatusCode::kDuplicate, "ack token: already used");
+  }
+  Status e = engine_->Acknowledge(incident_id, member_id, channel, now);
+  if (!e.ok()) {
+    s = Finish();   // the prune
+    return s.ok() ? e : s;
+  }
+  s = Append(kAck, now, 0, channel.has_value() ? static_cast<std::int64_t>(*channel) : -1, incident_id, 0,
+             member_id);
+  if (s.ok()) {
+    auto ins = db_->Prepare(
+        "INSERT INTO cascade_ack_redemptions(token_hash, expires_at, redeemed_at) VALUES(?1, ?2, ?3)",
+        "cascade ack redemption");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, token_hash).Bind(2, std::int64_t{expires_at}).Bind(3, std::int64_t{now});
+    s = ins->Run();
+  }
+  if (s.ok()) s = Finish();
+  return s;
 }
 
 Status DurableCascade::Ensure() {
@@ -497,8 +728,9 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now)
     {
       auto stmt = db_->Prepare(
           "INSERT INTO cascade_messages(message_id, incident_id, member_id, channel, endpoint, "
-          "state, claimed_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, 'sending', ?6, ?6) "
-          "ON CONFLICT(message_id) DO UPDATE SET state = 'sending', updated_at = ?6",
+          "state, claimed_at, updated_at, address_hash) VALUES(?1, ?2, ?3, ?4, ?5, 'sending', ?6, ?6, ?7) "
+          "ON CONFLICT(message_id) DO UPDATE SET state = 'sending', updated_at = ?6, "
+          "address_hash = excluded.address_hash",
           "cascade claim");
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, static_cast<std::int64_t>(m.message_id))
@@ -507,6 +739,8 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now)
           .Bind(4, std::string_view(ChannelName(m.channel)))
           .Bind(5, m.endpoint)
           .Bind(6, std::int64_t{now});
+      std::string hash = AddressHash(m);
+      if (hash.empty()) stmt->BindNull(7); else stmt->Bind(7, hash);
       s = stmt->Run();
       if (!s.ok()) return s;
     }

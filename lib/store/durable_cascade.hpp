@@ -36,7 +36,43 @@
 //   cascade_meta(key, value)            created_at: the engine's epoch
 //   cascade_journal(seq, kind, at, id, code, ref, extra, payload)
 //   cascade_messages(message_id, incident_id, member_id, channel, endpoint,
-//                    state, claimed_at, resends, provider_ref, updated_at)
+//                    state, claimed_at, resends, provider_ref, updated_at,
+//                    address_hash)                              (v2: address_hash)
+//   cascade_secrets(name, value)        v2: the per-file address hash key
+//   cascade_ack_redemptions(token_hash, expires_at, redeemed_at)      (v2)
+//
+// Schema versions (`PRAGMA user_version`, migrations appended, never edited):
+// 1 the journal and the message ledger; 2 adds `address_hash` (indexed), the
+// secrets and the ack-link redemptions. A version-1 file is migrated at open
+// and its SMS/voice rows get their `address_hash` from the replay (the
+// journal re-derives every message, address included), so replies to
+// messages sent before the upgrade still match.
+//
+// Inbound SMS replies after a restart (`RecipientsOf`): a reply ("1", "ACK
+// <incident>") comes from a phone number, and the store must say who was
+// last notified at that number. Phone numbers are PII, so the ledger keeps
+// no address, only `address_hash` = HMAC-SHA256(key, address) for SMS and
+// voice messages (other channels: NULL), where the key is 32 random bytes
+// made when the file is created (`cascade_secrets`), or, when
+// `DurableCascadeOptions::address_key` is set, HMAC-SHA256(address_key,
+// those bytes). Why keyed and not plain SHA-256: the phone-number space is
+// small enough to enumerate, so an unkeyed hash is a phone number in
+// disguise; keyed, the table (and any export, backup or debug dump of it)
+// can only be matched by a holder of the key, and the same number hashes
+// differently in every file. What it does not do: with the per-file key
+// alone, whoever has the whole file also has the key and can test
+// candidate numbers; set `address_key` (kept outside the file) to close
+// that. Changing `address_key` later makes earlier messages unmatchable
+// (replies to them answer NotFound). Note that the journal already holds
+// the contact records of live directory lookups in clear (see "Limits"), so
+// such a file is as sensitive as the directory anyway; the hash keeps the
+// addresses out of the one table a reply lookup needs.
+//
+// Email acknowledgement links are single-use across restarts
+// (`AcknowledgeOnce`): each redemption is a row keyed by SHA-256 of the
+// token's MAC, written in the same transaction as the acknowledgement it
+// made, deleted once the token has expired (an expired token is refused
+// before the table is consulted).
 //
 // Contract for Open: the `config` and `directory` must be the ones the journal
 // was written with (the engine re-resolves group membership from them during
@@ -70,11 +106,24 @@
 #include "lifeline/status.hpp"
 #include "store/sqlite_database.hpp"
 
+struct evp_mac_ctx_st;   // OpenSSL's EVP_MAC_CTX
+
 namespace lifeline {
 
 struct DurableCascadeOptions {
   SqliteOptions database;
   CascadeConfig config;
+  // Optional secret mixed into the address hash key (see the file comment);
+  // "" uses the per-file random key alone.
+  std::string address_key;
+};
+
+// Who was notified by SMS or voice at one phone number (`RecipientsOf`):
+// the incident of the most recent message, and for each incident the member
+// its latest message there was for.
+struct AddressRecipients {
+  std::string last_incident_id;
+  std::map<std::string, std::string> member_by_incident;
 };
 
 // A message handed out for sending; `resend` is true for a re-send after a
@@ -123,6 +172,21 @@ class DurableCascade {
   Status OnTimer(UnixMillis now);
   std::optional<UnixMillis> NextDeadline() const { return engine_->NextDeadline(); }
 
+  // As Acknowledge, on the strength of a single-use token identified by
+  // `token_id` (an email link's MAC): the redemption is recorded in the same
+  // transaction as the acknowledgement. kDuplicate "ack token: already used"
+  // when the token was redeemed before (by this or an earlier process);
+  // nothing is recorded when the acknowledgement is refused (NotFound ...),
+  // so such a token stays usable. Redemptions are pruned once `now` is past
+  // their `expires_at`.
+  Status AcknowledgeOnce(std::string_view token_id, UnixMillis expires_at, std::string_view incident_id,
+                         std::string_view member_id, std::optional<Channel> channel, UnixMillis now);
+
+  // Who was sent an SMS or a call at `address` (exact string, E.164 as the
+  // directory holds it), from the ledger: it survives restarts. NotFound
+  // when nobody was; kIo when the store fails.
+  Result<AddressRecipients> RecipientsOf(std::string_view address);
+
   // After Open: the messages whose send had an unknown outcome at the crash,
   // each returned at most once over the life of the file (see the file
   // comment). Empty on a clean start.
@@ -150,6 +214,10 @@ class DurableCascade {
   Status Ensure();   // opens the implicit transaction when no batch is open
   Status Finish();   // commits the implicit transaction
   Status SetMessageState(std::uint64_t id, const char* state, std::string_view ref, UnixMillis at);
+  Status LoadAddressKey();
+  // HMAC-SHA256(address key, address) for SMS and voice; "" for the others.
+  std::string AddressHash(const OutboundMessage& m) const;
+  std::string AddressHash(std::string_view address) const;
 
   DurableCascadeOptions options_;
   const StakeholderDirectory* directory_ = nullptr;
@@ -160,6 +228,7 @@ class DurableCascade {
   bool batch_ = false;
   UnixMillis last_at_ = 0;
   std::map<std::uint64_t, OutboundMessage> unknown_;   // from replay, 'sending' at open
+  std::shared_ptr<evp_mac_ctx_st> address_mac_;        // HMAC-SHA256 keyed once, dup'ed per hash
   DurableCascadeStats stats_;
 };
 
