@@ -9,7 +9,9 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <map>
@@ -63,11 +65,14 @@ CREATE INDEX cascade_messages_sending ON cascade_messages(state) WHERE state = '
 )sql";
 
 // v2: replies after a restart and single-use ack links (see the header).
-// address_hash is hex (TEXT): the statement binder has no BLOB form.
+// Hashes are hex (TEXT): the statement binder has no BLOB form.
 constexpr const char* kSchemaV2 = R"sql(
-ALTER TABLE cascade_messages ADD COLUMN address_hash TEXT;
-CREATE INDEX cascade_messages_address ON cascade_messages(address_hash, claimed_at)
-  WHERE address_hash IS NOT NULL;
+CREATE TABLE cascade_addresses(
+  address_hash TEXT NOT NULL,
+  message_id   INTEGER NOT NULL,
+  claimed_at   INTEGER NOT NULL,
+  PRIMARY KEY(address_hash, message_id)
+) WITHOUT ROWID;
 CREATE TABLE cascade_secrets(
   name  TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -87,6 +92,7 @@ const SqliteSchema& CascadeSchema() {
 }
 
 constexpr std::size_t kAddressKeySize = 32;
+
 // The address hash is HMAC-SHA256 truncated to 128 bits: far beyond any
 // chance of two numbers colliding, and half the index.
 constexpr std::size_t kAddressHashSize = 16;
@@ -310,6 +316,10 @@ const char* SendStateName(SendResult::Kind k) {
 }  // namespace
 
 DurableCascade::~DurableCascade() {
+  if (!pending_addresses_.empty() && db_ != nullptr && Ensure().ok()) {
+    Status s = FlushAddressHashes();   // on failure the next Open refills them
+    (void)s;
+  }
   if (tx_.has_value()) {
     Status s = tx_->Commit();
     (void)s;
@@ -387,24 +397,22 @@ Status DurableCascade::Replay() {
   }
   stats_.unknown_outcomes = static_cast<std::int64_t>(sending.size());
 
-  // SMS/voice rows without an address hash: written before schema v2. The
-  // replay re-derives their messages, addresses included.
-  std::unordered_set<std::uint64_t> unhashed;
+  // Takes after the watermark may have phone messages missing from
+  // cascade_addresses (a crash before their batch was written, or a
+  // version-1 file): the replay re-derives them, addresses included.
+  std::int64_t indexed_through = 0;
   {
-    auto q = db_->Prepare(
-        "SELECT message_id FROM cascade_messages "
-        "WHERE address_hash IS NULL AND channel IN ('sms', 'voice')",
-        "cascade replay");
+    auto q = db_->Prepare("SELECT value FROM cascade_meta WHERE key = 'addresses_through'", "cascade replay");
     if (!q.ok()) return q.status();
-    for (;;) {
-      auto row = q->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      unhashed.insert(static_cast<std::uint64_t>(q->ColumnInt64(0)));
-    }
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    if (*row) indexed_through = q->ColumnInt64(0);
   }
-  if (!unhashed.empty()) {
-    Status s = Ensure();   // one transaction for the whole backfill
+  std::int64_t last_take = 0;
+  // One transaction for whatever the replay writes (address rows, the
+  // watermark), opened before the journal is read.
+  {
+    Status s = Ensure();
     if (!s.ok()) return s;
   }
 
@@ -441,16 +449,12 @@ Status DurableCascade::Replay() {
           return StateError("journal replay diverged at entry " + std::to_string(q->ColumnInt64(0)) +
                             " (was the config or the directory changed?)");
         }
-        for (const OutboundMessage& m : out) {
-          if (unhashed.erase(m.message_id) == 0) continue;
-          auto up = db_->Prepare("UPDATE cascade_messages SET address_hash = ?2 WHERE message_id = ?1",
-                                 "cascade address backfill");
-          if (!up.ok()) return up.status();
-          std::string hash = AddressHash(m);
-          up->Bind(1, static_cast<std::int64_t>(m.message_id));
-          if (hash.empty()) up->BindNull(2); else up->Bind(2, hash);
-          Status s = up->Run();
-          if (!s.ok()) return s;
+        last_take = q->ColumnInt64(0);
+        if (last_take > indexed_through) {
+          for (const OutboundMessage& m : out) {
+            Status s = IndexAddress(AddressHash(m), m.message_id, at);
+            if (!s.ok()) return s;
+          }
         }
         // A message re-taken after a 429 replaces its earlier copy.
         for (OutboundMessage& m : out) {
@@ -490,7 +494,37 @@ Status DurableCascade::Replay() {
   }
   stats_.replayed_entries = n;
   stats_.journal_entries = n;
+  last_take_seq_ = last_take;
+  if (last_take > indexed_through) {
+    Status s = SetIndexedThrough(last_take);
+    if (!s.ok()) return s;
+  }
   return Finish();
+}
+
+Status DurableCascade::IndexAddress(const std::string& hash, std::uint64_t message_id, UnixMillis claimed_at) {
+  if (hash.empty()) return Status::Ok();
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  // OR IGNORE: a re-take after a 429 keeps its first claim's time.
+  auto ins = db_->Prepare(
+      "INSERT OR IGNORE INTO cascade_addresses(address_hash, message_id, claimed_at) VALUES(?1, ?2, ?3)",
+      "cascade address index");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, hash).Bind(2, static_cast<std::int64_t>(message_id)).Bind(3, std::int64_t{claimed_at});
+  return ins->Run();
+}
+
+Status DurableCascade::SetIndexedThrough(std::int64_t seq) {
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  auto up = db_->Prepare(
+      "INSERT INTO cascade_meta(key, value) VALUES('addresses_through', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      "cascade address index");
+  if (!up.ok()) return up.status();
+  up->Bind(1, seq);
+  return up->Run();
 }
 
 Status DurableCascade::LoadAddressKey() {
@@ -576,25 +610,65 @@ std::string DurableCascade::AddressHash(const OutboundMessage& m) const {
   return AddressHash(std::string_view(m.address));
 }
 
+Status DurableCascade::FlushAddressHashes() {
+  if (pending_addresses_.empty()) return Status::Ok();
+  // In key order: each index page is visited once, in sequence.
+  std::vector<std::pair<const std::string*, std::uint64_t>> order;
+  order.reserve(pending_addresses_.size());
+  for (const auto& [id, p] : pending_addresses_) order.emplace_back(&p.hash, id);
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    int c = a.first->compare(*b.first);
+    return c != 0 ? c < 0 : a.second < b.second;
+  });
+  for (const auto& [hash, id] : order) {
+    Status s = IndexAddress(*hash, id, pending_addresses_.at(id).claimed_at);
+    if (!s.ok()) return s;
+  }
+  // Every take so far has its phone messages in the table now.
+  Status s = SetIndexedThrough(last_take_seq_);
+  if (!s.ok()) return s;
+  pending_addresses_.clear();
+  pending_by_hash_.clear();
+  return Status::Ok();
+}
+
 Result<AddressRecipients> DurableCascade::RecipientsOf(std::string_view address) {
   std::string hash = address.empty() ? std::string() : AddressHash(address);
   if (hash.empty()) return NotFound("no message was sent to this address");
+  struct Sent {
+    UnixMillis claimed_at;
+    std::uint64_t message_id;
+    std::string incident_id;
+    std::string member_id;
+  };
+  std::vector<Sent> sent;
   auto q = db_->Prepare(
-      "SELECT incident_id, member_id FROM cascade_messages WHERE address_hash = ?1 "
-      "ORDER BY claimed_at DESC, message_id DESC",
+      "SELECT a.claimed_at, a.message_id, m.incident_id, m.member_id FROM cascade_addresses a "
+      "JOIN cascade_messages m ON m.message_id = a.message_id WHERE a.address_hash = ?1",
       "cascade recipients");
   if (!q.ok()) return q.status();
   q->Bind(1, hash);
-  AddressRecipients r;
   for (;;) {
     auto row = q->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    std::string incident = q->ColumnText(0);
-    if (r.last_incident_id.empty()) r.last_incident_id = incident;
-    r.member_by_incident.emplace(std::move(incident), q->ColumnText(1));   // the latest wins
+    sent.push_back({q->ColumnInt64(0), static_cast<std::uint64_t>(q->ColumnInt64(1)), q->ColumnText(2),
+                    q->ColumnText(3)});
   }
-  if (r.last_incident_id.empty()) return NotFound("no message was sent to this address");
+  auto pending = pending_by_hash_.find(hash);
+  if (pending != pending_by_hash_.end()) {
+    for (std::uint64_t id : pending->second) {
+      const PendingAddress& p = pending_addresses_.at(id);
+      sent.push_back({p.claimed_at, id, p.incident_id, p.member_id});
+    }
+  }
+  if (sent.empty()) return NotFound("no message was sent to this address");
+  std::stable_sort(sent.begin(), sent.end(), [](const Sent& a, const Sent& b) {
+    return a.claimed_at != b.claimed_at ? a.claimed_at > b.claimed_at : a.message_id > b.message_id;
+  });
+  AddressRecipients r;
+  r.last_incident_id = sent.front().incident_id;
+  for (Sent& m : sent) r.member_by_incident.emplace(std::move(m.incident_id), std::move(m.member_id));   // latest wins
   return r;
 }
 
@@ -723,14 +797,15 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now)
   Status s = Append(kTake, now, static_cast<std::int64_t>(out.front().message_id),
                     static_cast<std::int64_t>(out.size()), "", 0, "");
   if (!s.ok()) return s;
+  last_take_seq_ = sqlite3_last_insert_rowid(db_->handle());   // this take's journal seq
   claimed.reserve(out.size());
   for (OutboundMessage& m : out) {
+    bool fresh = false;
     {
       auto stmt = db_->Prepare(
           "INSERT INTO cascade_messages(message_id, incident_id, member_id, channel, endpoint, "
-          "state, claimed_at, updated_at, address_hash) VALUES(?1, ?2, ?3, ?4, ?5, 'sending', ?6, ?6, ?7) "
-          "ON CONFLICT(message_id) DO UPDATE SET state = 'sending', updated_at = ?6, "
-          "address_hash = excluded.address_hash",
+          "state, claimed_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, 'sending', ?6, ?6) "
+          "ON CONFLICT(message_id) DO NOTHING",
           "cascade claim");
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, static_cast<std::int64_t>(m.message_id))
@@ -739,12 +814,32 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now)
           .Bind(4, std::string_view(ChannelName(m.channel)))
           .Bind(5, m.endpoint)
           .Bind(6, std::int64_t{now});
-      std::string hash = AddressHash(m);
-      if (hash.empty()) stmt->BindNull(7); else stmt->Bind(7, hash);
       s = stmt->Run();
       if (!s.ok()) return s;
+      fresh = db_->Changes() > 0;
+    }
+    if (!fresh) {
+      // Re-taken after a 429: 'sending' again; its first claim's time and
+      // address hash stay.
+      auto up = db_->Prepare(
+          "UPDATE cascade_messages SET state = 'sending', updated_at = ?2 WHERE message_id = ?1",
+          "cascade claim");
+      if (!up.ok()) return up.status();
+      up->Bind(1, static_cast<std::int64_t>(m.message_id)).Bind(2, std::int64_t{now});
+      s = up->Run();
+      if (!s.ok()) return s;
+    } else if (HasPhoneAddress(m.channel)) {
+      std::string hash = AddressHash(m);
+      if (!hash.empty()) {
+        pending_by_hash_[hash].push_back(m.message_id);
+        pending_addresses_.emplace(m.message_id, PendingAddress{std::move(hash), now, m.incident_id, m.member_id});
+      }
     }
     claimed.push_back(ClaimedMessage{std::move(m), false});
+  }
+  if (pending_addresses_.size() >= std::max<std::size_t>(options_.address_hash_batch, 1)) {
+    s = FlushAddressHashes();   // committed with the claims
+    if (!s.ok()) return s;
   }
   // The claim must be on disk before the host POSTs: commit even in a batch.
   if (tx_.has_value()) {
