@@ -282,7 +282,7 @@ TEST_CASE("an email ack link works once, and stays used after a reopen") {
   CHECK(h.AckLink(token) == LIFELINE_E_DUPLICATE);
 }
 
-TEST_CASE("SendGrid signed event batches apply; unsigned, forged or stale ones are refused") {
+TEST_CASE("SendGrid signed event batches apply, and unsigned, forged or stale ones are refused") {
   EcdsaTestKey key;
   Harness h(key.PublicKeyBase64());
   h.Open();

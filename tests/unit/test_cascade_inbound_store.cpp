@@ -178,7 +178,7 @@ TEST_CASE("the ledger keeps a keyed hash of phone numbers, never the number") {
   CHECK(AddressHashOf(*c, "INC-1", "alice") != AddressHashOf(*first, "INC-1", "alice"));
 }
 
-TEST_CASE("address_key: mixed into the hash key; a different key matches nothing written before") {
+TEST_CASE("address_key: mixed into the hash key, so a different key matches nothing written before") {
   Fixture f;
   std::string with_key;
   {
@@ -200,7 +200,7 @@ TEST_CASE("address_key: mixed into the hash key; a different key matches nothing
   CHECK(AddressHashOf(*c, "INC-1", "alice") == with_key);   // rows are not rewritten
 }
 
-TEST_CASE("hashes are written in batches behind the claims; after a crash the replay fills in the lost ones") {
+TEST_CASE("hashes are written in batches behind the claims, and after a crash the replay fills in the lost ones") {
   Fixture f;
   // Batches of 3: INC-1's two SMS stay pending, INC-2's take (3 more) writes all 4 phone rows.
   {

@@ -63,7 +63,7 @@ TEST_CASE("SendGrid's published test vector verifies (sendgrid-go / sendgrid-nod
   CHECK_FALSE(other.Verify(h, payload, at).ok());
 }
 
-TEST_CASE("a batch signed like SendGrid verifies; any changed byte, key or header is refused") {
+TEST_CASE("a batch signed like SendGrid verifies, and any changed byte, key or header is refused") {
   EcdsaTestKey key;
   SendGridWebhookVerifier v = Verifier(key.PublicKeyBase64());
   HttpHeaders h = Signed(key, kTs, kBody);
@@ -145,7 +145,7 @@ TEST_CASE("a batch signed like SendGrid verifies; any changed byte, key or heade
   }
 }
 
-TEST_CASE("verification keys: base64 or PEM of a P-256 key; anything else is refused") {
+TEST_CASE("verification keys: base64 or PEM of a P-256 key, anything else is refused") {
   EcdsaTestKey key;
   std::string b64 = key.PublicKeyBase64();
   HttpHeaders h = Signed(key, kTs, kBody);
