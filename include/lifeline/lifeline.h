@@ -741,8 +741,12 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_close_incident(lifeline_ca
  * (From, Body: "1" or "ACK [incident id]" acknowledges the latest cascade
  * message sent to that number, LIFELINE_E_NOT_FOUND when none was), or a
  * <Gather> result (Digits; "1" acknowledges the message named by the
- * action URL's m= parameter). provider "sendgrid": an Event Webhook JSON
- * array (delivered, bounce, dropped applied; other events ignored).
+ * action URL's m= parameter); the number-to-member match survives a
+ * restart (it is kept, hashed, in the store). provider "sendgrid": an Event
+ * Webhook JSON array (delivered, bounce, dropped applied; other events
+ * ignored); with channels.sendgrid.webhook_public_key set, a batch whose
+ * Signed Event Webhook signature (ECDSA P-256) is missing, stale or wrong
+ * is LIFELINE_E_UNAUTHENTICATED.
  * The answer is {"kind": "status"|"reply"|"gather"|"events",
  * "acknowledged": bool, "applied": n, "ignored": n}. Late, duplicate and
  * out-of-order receipts are applied as no-ops (statuses only move
@@ -754,7 +758,8 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_ingest_provider_callback(
 /* The token of an email's acknowledgement link (channels.sendgrid.ack_url
  * "?token=..."): the stakeholder acknowledges. The answer is {"incidentId",
  * "memberId"}. LIFELINE_E_UNAUTHENTICATED for a forged or malformed token,
- * LIFELINE_E_TIMEOUT when expired, LIFELINE_E_DUPLICATE when already used,
+ * LIFELINE_E_TIMEOUT when expired, LIFELINE_E_DUPLICATE when already used
+ * (also across a restart: redemptions are kept in the store),
  * LIFELINE_E_STATE when no ack_key is configured. */
 LIFELINE_API lifeline_status lifeline_cascade_runtime_ack_link(lifeline_cascade_runtime_t* rt,
                                                                const char* token, char* out_json,

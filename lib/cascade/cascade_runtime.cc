@@ -139,11 +139,21 @@ Status CascadeRuntime::Settle(DurationMillis timeout_ms) {
   return Status::Ok();
 }
 
-std::optional<CascadeRuntime::Recipient> CascadeRuntime::RecipientOf(const std::string& address) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = recipients_.find(address);
-  if (it == recipients_.end()) return std::nullopt;
-  return it->second;
+Result<CascadeRuntime::Recipient> CascadeRuntime::RecipientOf(const std::string& address) {
+  return Call<Result<Recipient>>([this, address] { return cascade_->RecipientsOf(address); });
+}
+
+Status CascadeRuntime::AcknowledgeOnce(const std::string& token_id, UnixMillis expires_at,
+                                       const std::string& incident, const std::string& member,
+                                       std::optional<Channel> channel) {
+  return Call<Status>([this, token_id, expires_at, incident, member, channel] {
+    Status s = cascade_->AcknowledgeOnce(token_id, expires_at, incident, member, channel, clock_->Now());
+    if (s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++metrics_.acknowledgements;
+    }
+    return s;
+  });
 }
 
 void CascadeRuntime::Dispatch(const ClaimedMessage& cm, UnixMillis now) {
@@ -152,11 +162,6 @@ void CascadeRuntime::Dispatch(const ClaimedMessage& cm, UnixMillis now) {
   int ch = static_cast<int>(m.channel);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (m.channel == Channel::kSms || m.channel == Channel::kVoice) {
-      Recipient& r = recipients_[m.address];
-      r.last_incident_id = m.incident_id;
-      r.member_by_incident[m.incident_id] = m.member_id;
-    }
     ++metrics_.sent[static_cast<std::size_t>(ch)];
     ++metrics_.in_flight;
     if (cm.resend) ++metrics_.resends;

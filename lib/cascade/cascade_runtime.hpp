@@ -112,15 +112,20 @@ class CascadeRuntime {
   // runtime is not started.
   Status Settle(DurationMillis timeout_ms);
 
+  // As Acknowledge, once per single-use token (an email link's MAC), the
+  // redemption recorded with the acknowledgement in the store: kDuplicate
+  // when the token was used before, by this process or an earlier one (see
+  // DurableCascade::AcknowledgeOnce).
+  Status AcknowledgeOnce(const std::string& token_id, UnixMillis expires_at, const std::string& incident_id,
+                         const std::string& member_id, std::optional<Channel> channel);
+
   // Who was last sent an SMS or a call at `address` (a phone number), for
   // matching inbound replies: incident id -> member id, and the incident of
-  // the most recent message. Kept in memory for the messages sent since
-  // Start (not across a restart).
-  struct Recipient {
-    std::string last_incident_id;
-    std::map<std::string, std::string> member_by_incident;
-  };
-  std::optional<Recipient> RecipientOf(const std::string& address);
+  // the most recent message. Answered from the store's message ledger (a
+  // keyed hash of the address, see durable_cascade.hpp), so it survives a
+  // restart. NotFound when nobody was; kIo when the store fails.
+  using Recipient = AddressRecipients;
+  Result<Recipient> RecipientOf(const std::string& address);
 
   CascadeRuntimeMetrics Metrics();
   std::string MetricsJson();
@@ -155,7 +160,6 @@ class CascadeRuntime {
   std::uint64_t loops_started_ = 0;
   std::uint64_t loops_done_ = 0;
   std::condition_variable idle_cv_;
-  std::map<std::string, Recipient> recipients_;   // guarded by mu_
   std::thread thread_;
   CascadeRuntimeMetrics metrics_;   // guarded by mu_
 };

@@ -41,6 +41,7 @@ struct ServiceConfig {
   HttpHeaders lookup_headers;
   std::string store_path = ":memory:";
   bool store_synchronous_full = false;
+  std::string store_address_key;
   bool twilio = false;
   TwilioOptions twilio_options;
   bool twilio_voice = true;
@@ -54,6 +55,7 @@ struct ServiceConfig {
   WebhookOptions webhook_options;
   std::string ack_key;
   DurationMillis ack_lifetime_ms = 24LL * 3600 * 1000;
+  SendGridWebhookOptions sendgrid_webhook;   // public_key "": unsigned events accepted
   TriggerAuthOptions trigger_auth;
   bool tls_verify = true;
   std::string ca_file;
@@ -89,6 +91,7 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
     int sync = c.store_synchronous_full ? 1 : 0;
     s->Enum("synchronous", &sync, {"normal", "full"});
     c.store_synchronous_full = sync == 1;
+    s->String("address_key", &c.store_address_key);
     if (c.store_path.empty()) s->Error("path", "must not be empty (\":memory:\" for no file)");
   }
   if (ConfigObject* ch = root.Object("channels")) {
@@ -124,6 +127,16 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
       g->String("ack_key", &c.ack_key);
       g->Int("ack_lifetime_ms", &c.ack_lifetime_ms, 1000, 30 * kDay);
       g->Int("timeout_ms", &o.timeout_ms, 1, 600'000);
+      g->String("webhook_public_key", &c.sendgrid_webhook.public_key);
+      g->Int("webhook_replay_window_ms", &c.sendgrid_webhook.replay_window_ms, 1000, kDay);
+      if (!c.sendgrid_webhook.public_key.empty()) {
+        auto verifier = SendGridWebhookVerifier::Create(c.sendgrid_webhook);
+        if (!verifier.ok()) {
+          g->Error("webhook_public_key",
+                   "expected the base64 P-256 verification key SendGrid shows (" + verifier.status().message() +
+                       ")");
+        }
+      }
       if (o.api_key.empty()) g->Error("api_key", "required");
       if (o.from_email.empty()) g->Error("from_email", "required");
       if (!o.ack_url.empty() && c.ack_key.empty()) g->Error("ack_key", "required when ack_url is set");
@@ -216,6 +229,7 @@ struct CascadeService::Impl {
   std::unique_ptr<AckTokens> ack_tokens;
   std::unique_ptr<StaticAccessTokenProvider> fcm_tokens;
   std::unique_ptr<TriggerAuthenticator> trigger_auth;
+  std::optional<SendGridWebhookVerifier> sendgrid_verifier;   // nullopt: unsigned accepted
   std::vector<std::unique_ptr<ChannelSender>> senders;
   std::unique_ptr<CascadeEventRelay> relay;  // outlives the runtime
   std::unique_ptr<CascadeRuntime> runtime;   // last: stopped first
@@ -228,6 +242,7 @@ struct CascadeService::Impl {
   std::atomic<std::int64_t> sms_replies{0};
   std::atomic<std::int64_t> gather_digits{0};
   std::atomic<std::int64_t> ack_links{0};
+  std::atomic<std::int64_t> unsigned_sendgrid_webhooks{0};
 
   ~Impl() {
     if (runtime) runtime->Stop();
@@ -288,11 +303,17 @@ Result<std::unique_ptr<CascadeService>> CascadeService::Open(std::string_view co
   }
   if (c.webhook) add(Channel::kWebhook, std::make_unique<WebhookSender>(c.webhook_options, t, k));
   impl->trigger_auth = std::make_unique<TriggerAuthenticator>(c.trigger_auth);
+  if (!c.sendgrid_webhook.public_key.empty()) {
+    auto verifier = SendGridWebhookVerifier::Create(c.sendgrid_webhook);
+    if (!verifier.ok()) return verifier.status();   // refused by ParseServiceConfig already
+    impl->sendgrid_verifier.emplace(std::move(*verifier));
+  }
 
   DurableCascadeOptions store;
   store.database.path = c.store_path;
   store.database.synchronous = c.store_synchronous_full ? SqliteSynchronous::kFull : SqliteSynchronous::kNormal;
   store.config = std::move(*cascade_config);
+  store.address_key = c.store_address_key;
   impl->relay = std::make_unique<CascadeEventRelay>(c.audit_required,
                                                     static_cast<std::size_t>(c.event_queue_limit));
   auto durable = DurableCascade::Open(std::move(store), &impl->directory, impl->lookup.get(),
@@ -363,6 +384,15 @@ Result<std::string> CascadeService::IngestProviderCallback(std::string_view prov
   ++impl_->provider_callbacks;
   CascadeRuntime& rt = *impl_->runtime;
   if (provider == "sendgrid") {
+    if (impl_->sendgrid_verifier) {
+      Status auth = impl_->sendgrid_verifier->Verify(headers, body, impl_->clock->Now());
+      if (!auth.ok()) {
+        ++impl_->unauthenticated;
+        return auth;
+      }
+    } else {
+      ++impl_->unsigned_sendgrid_webhooks;   // channels.sendgrid.webhook_public_key is not set
+    }
     auto events = ParseSendGridEvents(body);
     if (!events.ok()) return events.status();
     int applied = 0, ignored = 0;
@@ -423,7 +453,10 @@ Result<std::string> CascadeService::IngestProviderCallback(std::string_view prov
   SmsReply reply = ParseSmsReply(*text);
   if (!reply.acknowledges) return IngestAnswer("reply", false, 0, 1);
   auto recipient = rt.RecipientOf(*from);
-  if (!recipient) return NotFound("From: no cascade message was sent to this number");
+  if (!recipient.ok()) {
+    if (recipient.status().code() != StatusCode::kNotFound) return recipient.status();
+    return NotFound("From: no cascade message was sent to this number");
+  }
   std::string incident = recipient->last_incident_id;
   if (!reply.code.empty()) {
     if (recipient->member_by_incident.count(reply.code) == 0) {
@@ -438,7 +471,7 @@ Result<std::string> CascadeService::IngestProviderCallback(std::string_view prov
 
 Result<std::string> CascadeService::AckLink(std::string_view token) {
   if (!impl_->ack_tokens) return StateError("no sendgrid ack_key is configured");
-  auto claim = impl_->ack_tokens->Redeem(token, impl_->clock->Now());
+  auto claim = impl_->ack_tokens->Verify(token, impl_->clock->Now());
   if (!claim.ok()) {
     if (claim.status().code() == StatusCode::kInvalidArgument) {
       ++impl_->unauthenticated;
@@ -446,7 +479,9 @@ Result<std::string> CascadeService::AckLink(std::string_view token) {
     }
     return claim.status();
   }
-  Status s = impl_->runtime->Acknowledge(claim->incident_id, claim->member_id, Channel::kEmail);
+  // Single use across restarts: the redemption is stored with the ack.
+  Status s = impl_->runtime->AcknowledgeOnce(claim->mac, claim->expires_at, claim->incident_id,
+                                             claim->member_id, Channel::kEmail);
   if (!s.ok()) return s;
   ++impl_->ack_links;
   rapidjson::StringBuffer b;
@@ -497,6 +532,7 @@ std::string CascadeService::MetricsJson() {
   put("sms_replies", impl_->sms_replies.load());
   put("gather_digits", impl_->gather_digits.load());
   put("ack_links", impl_->ack_links.load());
+  put("unsigned_sendgrid_webhooks", impl_->unsigned_sendgrid_webhooks.load());
   put("directory_lookups_ok", impl_->lookup ? impl_->lookup->successes() : 0);
   put("directory_lookups_failed", impl_->lookup ? impl_->lookup->failures() : 0);
   return Serialize(d);
@@ -517,6 +553,9 @@ std::string CascadeService::MetricsPrometheus() {
           "Inbound requests refused for a bad signature, token or ack link.", impl_->unauthenticated.load());
   counter("lifeline_cascade_provider_callbacks_total", "Provider callbacks ingested.",
           impl_->provider_callbacks.load());
+  counter("lifeline_cascade_unsigned_sendgrid_webhooks_total",
+          "SendGrid Event Webhook batches accepted unsigned (no webhook_public_key configured).",
+          impl_->unsigned_sendgrid_webhooks.load());
   counter("lifeline_cascade_directory_lookups_failed_total",
           "Live directory lookups that failed (records flagged stale).",
           impl_->lookup ? impl_->lookup->failures() : 0);

@@ -12,8 +12,10 @@
 //   TriggerHttp            an authenticated trigger (HMAC-SHA256 or bearer)
 //   IngestProviderCallback Twilio status callbacks, inbound SMS replies and
 //                          <Gather> digits (signature checked), SendGrid
-//                          Event Webhook batches
-//   AckLink                the single-use token of an email's link
+//                          Event Webhook batches (ECDSA signature checked
+//                          when channels.sendgrid.webhook_public_key is set)
+//   AckLink                the single-use token of an email's link (single
+//                          use across restarts: redemptions are stored)
 //
 // Example:
 //
@@ -69,7 +71,12 @@ class CascadeService {
   Status CloseIncident(const std::string& incident_id);
 
   // provider "twilio" (form POST, X-Twilio-Signature checked against the
-  // full `url`) or "sendgrid" (a JSON array of events). The answer is JSON
+  // full `url`) or "sendgrid" (a JSON array of events; with a
+  // webhook_public_key, the Signed Event Webhook headers are checked against
+  // the raw `body`: kUnauthenticated when missing, stale or wrong; without
+  // one, accepted unsigned and counted in unsigned_sendgrid_webhooks). An
+  // SMS reply is matched to its member through the store, so replies to
+  // messages sent before a restart still acknowledge. The answer is JSON
   // describing what was applied: {"kind": "status" | "reply" | "gather" |
   // "events", "acknowledged": bool, "applied": n, "ignored": n}.
   Result<std::string> IngestProviderCallback(std::string_view provider, std::string_view method,
@@ -78,7 +85,10 @@ class CascadeService {
 
   // Redeems an email link's token: the stakeholder acknowledges. The answer
   // is {"incidentId", "memberId"}. kUnauthenticated for a forged or
-  // malformed token, kTimeout when expired, kDuplicate when already used.
+  // malformed token, kTimeout when expired, kDuplicate when already used
+  // (also by an earlier process on the same store file). A token whose
+  // acknowledgement is refused (NotFound: the incident was forgotten) is not
+  // used up.
   Result<std::string> AckLink(std::string_view token);
 
   // Records every cascade event in `audit` (not owned; keep it open until

@@ -118,6 +118,54 @@ Result<std::vector<SendGridEvent>> ParseSendGridEvents(std::string_view body) {
   return out;
 }
 
+Result<SendGridWebhookVerifier> SendGridWebhookVerifier::Create(SendGridWebhookOptions options) {
+  std::string_view text = Trim(options.public_key);
+  static constexpr std::string_view kBegin = "-----BEGIN PUBLIC KEY-----";
+  static constexpr std::string_view kEnd = "-----END PUBLIC KEY-----";
+  std::string base64;
+  if (text.substr(0, kBegin.size()) == kBegin) {
+    std::size_t end = text.find(kEnd);
+    if (end == std::string_view::npos) return InvalidArgument("a PEM public key without its END line");
+    for (char c : text.substr(kBegin.size(), end - kBegin.size())) {
+      if (!std::isspace(static_cast<unsigned char>(c))) base64 += c;
+    }
+  } else {
+    base64 = std::string(text);
+  }
+  auto der = DecodeBase64(base64);
+  if (!der.ok()) return InvalidArgument("not base64 (expected the verification key SendGrid shows)");
+  auto key = EcdsaP256PublicKey::FromDer(*der);
+  if (!key.ok()) return key.status();
+  if (options.replay_window_ms <= 0) return InvalidArgument("replay_window_ms must be positive");
+  return SendGridWebhookVerifier(std::move(*key), options.replay_window_ms);
+}
+
+Status SendGridWebhookVerifier::Verify(const HttpHeaders& headers, std::string_view body,
+                                       UnixMillis now) const {
+  auto refused = [](const char* why) {
+    return Status(StatusCode::kUnauthenticated, std::string("sendgrid event webhook: ") + why);
+  };
+  const std::string* sig = Header(headers, kSendGridSignatureHeader);
+  const std::string* ts = Header(headers, kSendGridTimestampHeader);
+  if (sig == nullptr || ts == nullptr || sig->empty() || ts->empty()) {
+    return refused("the signature or timestamp header is missing");
+  }
+  // Unix seconds, digits only (the signed bytes are the header as sent).
+  if (ts->size() > 12 || ts->find_first_not_of("0123456789") != std::string::npos) {
+    return refused("bad timestamp");
+  }
+  const UnixMillis at = std::strtoll(ts->c_str(), nullptr, 10) * 1000;
+  if (at < now - replay_window_ms_ || at > now + replay_window_ms_) {
+    return refused("timestamp outside the replay window");
+  }
+  auto der = DecodeBase64(Trim(*sig));
+  if (!der.ok()) return refused("the signature is not base64");
+  std::string signed_bytes = *ts;
+  signed_bytes.append(body.data(), body.size());
+  if (!key_.VerifySha256(signed_bytes, *der)) return refused("the signature does not verify");
+  return Status::Ok();
+}
+
 std::string TriggerAuthenticator::Sign(std::string_view secret, std::string_view timestamp,
                                        std::string_view body) {
   std::string data(timestamp);

@@ -18,6 +18,13 @@
 //     events ignored. Each event is matched by custom_args
 //     lifeline_message_id, else by sg_message_id up to its first '.' (the
 //     X-Message-Id of the send).
+//   - SendGrid Signed Event Webhook: SendGrid signs each POST with ECDSA
+//     (P-256, SHA-256) over the X-Twilio-Email-Event-Webhook-Timestamp
+//     header's value (Unix seconds, as sent) followed by the raw body bytes;
+//     X-Twilio-Email-Event-Webhook-Signature is base64 of the DER signature;
+//     the verification key is the base64 DER public key SendGrid shows in
+//     its Event Webhook settings. Checked within a replay window (default
+//     5 min) around now.
 //   - Triggers over HTTP: "Authorization: Bearer <token>", or
 //     "X-Lifeline-Timestamp: <unix seconds>" and "X-Lifeline-Signature:
 //     v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>", within a replay
@@ -37,6 +44,7 @@
 #include "lifeline/cascade_engine.hpp"
 #include "lifeline/http_transport.hpp"
 #include "lifeline/status.hpp"
+#include "providers/provider_crypto.hpp"
 
 namespace lifeline {
 
@@ -63,6 +71,44 @@ struct SendGridEvent {
 };
 // InvalidArgument when the body is not a JSON array of objects.
 Result<std::vector<SendGridEvent>> ParseSendGridEvents(std::string_view body);
+
+inline constexpr char kSendGridSignatureHeader[] = "X-Twilio-Email-Event-Webhook-Signature";
+inline constexpr char kSendGridTimestampHeader[] = "X-Twilio-Email-Event-Webhook-Timestamp";
+
+struct SendGridWebhookOptions {
+  // The verification key as SendGrid shows it: base64 of the DER
+  // SubjectPublicKeyInfo of a P-256 key. A PEM block ("-----BEGIN PUBLIC
+  // KEY-----" ...) and surrounding whitespace are accepted too.
+  std::string public_key;
+  // A request is accepted when its timestamp is within this much of now,
+  // either way.
+  DurationMillis replay_window_ms = 300'000;
+};
+
+// Checks SendGrid's Signed Event Webhook (see the file comment). Immutable
+// after Create: Verify may run on several threads at once.
+//
+// There is no memory of signatures already seen: ECDSA signatures are
+// malleable (the same request can carry several valid signatures), and a
+// replayed batch within the window is harmless, since receipts only ever
+// move an attempt forward.
+class SendGridWebhookVerifier {
+ public:
+  // InvalidArgument when the key is not a base64 (or PEM) P-256 public key.
+  static Result<SendGridWebhookVerifier> Create(SendGridWebhookOptions options);
+
+  // OK, or kUnauthenticated "sendgrid event webhook: ..." naming the reason
+  // (a header missing, a bad timestamp, a timestamp outside the replay
+  // window, a signature that is not base64, one that does not verify) and
+  // never the request's contents.
+  Status Verify(const HttpHeaders& headers, std::string_view body, UnixMillis now) const;
+
+ private:
+  SendGridWebhookVerifier(EcdsaP256PublicKey key, DurationMillis window)
+      : key_(std::move(key)), replay_window_ms_(window) {}
+  EcdsaP256PublicKey key_;
+  DurationMillis replay_window_ms_;
+};
 
 struct TriggerAuthOptions {
   std::string hmac_secret;    // "" disables signatures

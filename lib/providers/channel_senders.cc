@@ -175,7 +175,7 @@ std::string AckTokens::Sign(const OutboundMessage& m, UnixMillis now) const {
   return p + "." + Base64Url(HmacSha256(key_, p));
 }
 
-Result<AckTokens::Claim> AckTokens::Redeem(std::string_view token, UnixMillis now) {
+Result<AckTokens::Claim> AckTokens::Verify(std::string_view token, UnixMillis now) const {
   std::size_t dot = token.find('.');
   if (dot == std::string_view::npos) return InvalidArgument("ack token: malformed");
   std::string_view p = token.substr(0, dot);
@@ -196,17 +196,25 @@ Result<AckTokens::Claim> AckTokens::Redeem(std::string_view token, UnixMillis no
   if (f.size() != 4) return InvalidArgument("ack token: malformed");
   UnixMillis expires = std::strtoll(f[3].c_str(), nullptr, 10);
   if (now > expires) return Status(StatusCode::kTimeout, "ack token: expired");
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = used_.begin(); it != used_.end();) {
-    if (it->second < now) it = used_.erase(it); else ++it;
-  }
-  if (!used_.emplace(std::string(mac), expires).second) {
-    return Status(StatusCode::kDuplicate, "ack token: already used");
-  }
   Claim c;
   c.incident_id = f[0];
   c.member_id = f[1];
   c.message_id = std::strtoull(f[2].c_str(), nullptr, 10);
+  c.mac = std::string(mac);
+  c.expires_at = expires;
+  return c;
+}
+
+Result<AckTokens::Claim> AckTokens::Redeem(std::string_view token, UnixMillis now) {
+  Result<Claim> c = Verify(token, now);
+  if (!c.ok()) return c;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = used_.begin(); it != used_.end();) {
+    if (it->second < now) it = used_.erase(it); else ++it;
+  }
+  if (!used_.emplace(c->mac, c->expires_at).second) {
+    return Status(StatusCode::kDuplicate, "ack token: already used");
+  }
   return c;
 }
 

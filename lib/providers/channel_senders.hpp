@@ -97,6 +97,11 @@ class TwilioVoiceSender : public ChannelSender {
 // Signs and checks the single-use acknowledgement tokens carried by emails:
 // base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload))),
 // payload = incident "\n" member "\n" message_id "\n" expires_at_ms.
+//
+// Single use: `Redeem` remembers used tokens in memory (until their expiry),
+// which is enough for one process. A host that restarts records redemptions
+// durably instead: `Verify`, then its store (the cascade runtime uses
+// `DurableCascade::AcknowledgeOnce`, keyed by `Claim::mac`).
 class AckTokens {
  public:
   explicit AckTokens(std::string key, DurationMillis lifetime_ms = 24 * 3600 * 1000LL)
@@ -106,9 +111,15 @@ class AckTokens {
     std::string incident_id;
     std::string member_id;
     std::uint64_t message_id = 0;
+    std::string mac;            // the token's MAC part: identifies the token
+    UnixMillis expires_at = 0;  // after this the token is refused anyway
   };
-  // kInvalidArgument for a malformed or forged token (compared in constant
-  // time), kTimeout when expired, kDuplicate when already used.
+  // Checks the signature and the expiry, nothing else: kInvalidArgument for
+  // a malformed or forged token (compared in constant time), kTimeout when
+  // expired. Thread-safe.
+  Result<Claim> Verify(std::string_view token, UnixMillis now) const;
+  // Verify, then single use in memory: kDuplicate when already used by this
+  // object.
   Result<Claim> Redeem(std::string_view token, UnixMillis now);
 
  private:

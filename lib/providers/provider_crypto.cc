@@ -4,9 +4,13 @@
 #include <curl/curl.h>
 #include <cctype>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include <cstring>
 
 namespace lifeline {
 namespace {
@@ -67,6 +71,59 @@ Result<std::string> DecodeBase64Url(std::string_view text) {
   if (n < 0) return InvalidArgument("not base64url");
   out.resize(static_cast<std::size_t>(n) - pad);
   return out;
+}
+
+Result<std::string> DecodeBase64(std::string_view text) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  if (text.size() % 4 != 0) return InvalidArgument("not base64");
+  std::size_t pad = 0;
+  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+  for (std::size_t i = 0; i + pad < text.size(); ++i) {
+    if (text[i] == '\0' || std::strchr(kAlphabet, text[i]) == nullptr) return InvalidArgument("not base64");
+  }
+  if (text.empty()) return std::string();
+  std::string out(text.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0 || static_cast<std::size_t>(n) < pad) return InvalidArgument("not base64");
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
+Result<EcdsaP256PublicKey> EcdsaP256PublicKey::FromDer(std::string_view der) {
+  const Status refused = InvalidArgument("not a DER SubjectPublicKeyInfo of a P-256 (prime256v1) EC key");
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* end = p + der.size();
+  EVP_PKEY* raw = der.empty() ? nullptr : d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
+  if (raw == nullptr) {
+    ERR_clear_error();
+    return refused;
+  }
+  std::shared_ptr<evp_pkey_st> key(raw, EVP_PKEY_free);
+  char group[64] = {0};
+  std::size_t group_len = 0;
+  if (p != end || EVP_PKEY_is_a(raw, "EC") != 1 ||
+      EVP_PKEY_get_group_name(raw, group, sizeof group, &group_len) != 1 ||
+      std::strcmp(group, "prime256v1") != 0) {
+    ERR_clear_error();
+    return refused;
+  }
+  return EcdsaP256PublicKey(std::move(key));
+}
+
+bool EcdsaP256PublicKey::VerifySha256(std::string_view data, std::string_view der_signature) const {
+  if (!key_ || der_signature.empty()) return false;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  bool ok = ctx != nullptr &&
+            EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) == 1 &&
+            EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(der_signature.data()),
+                             der_signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                             data.size()) == 1;
+  // A refused signature leaves OpenSSL errors queued on this thread, which
+  // the host's own OpenSSL calls would otherwise find.
+  if (!ok) ERR_clear_error();
+  return ok;
 }
 
 std::string Hex(std::string_view bytes) {

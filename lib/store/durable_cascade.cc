@@ -1,15 +1,24 @@
 // durable_cascade.cc -- see durable_cascade.hpp.
 #include "store/durable_cascade.hpp"
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <map>
 #include <unordered_set>
 #include <utility>
+
+#include "absl/strings/escaping.h"
 
 namespace lifeline {
 namespace {
@@ -55,11 +64,46 @@ CREATE TABLE cascade_messages(
 CREATE INDEX cascade_messages_sending ON cascade_messages(state) WHERE state = 'sending';
 )sql";
 
+// v2: replies after a restart and single-use ack links (see the header).
+// Hashes are hex (TEXT): the statement binder has no BLOB form.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE cascade_addresses(
+  address_hash TEXT NOT NULL,
+  message_id   INTEGER NOT NULL,
+  claimed_at   INTEGER NOT NULL,
+  PRIMARY KEY(address_hash, message_id)
+) WITHOUT ROWID;
+CREATE TABLE cascade_secrets(
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE cascade_ack_redemptions(
+  token_hash  TEXT PRIMARY KEY,
+  expires_at  INTEGER NOT NULL,
+  redeemed_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX cascade_ack_redemptions_expiry ON cascade_ack_redemptions(expires_at);
+)sql";
+
 const SqliteSchema& CascadeSchema() {
   static const SqliteSchema* schema =
-      new SqliteSchema{DurableCascade::kApplicationId, {{1, kSchemaV1}}};
+      new SqliteSchema{DurableCascade::kApplicationId, {{1, kSchemaV1}, {2, kSchemaV2}}};
   return *schema;
 }
+
+constexpr std::size_t kAddressKeySize = 32;
+
+// The address hash is HMAC-SHA256 truncated to 128 bits: far beyond any
+// chance of two numbers colliding, and half the index.
+constexpr std::size_t kAddressHashSize = 16;
+
+bool HasPhoneAddress(Channel c) { return c == Channel::kSms || c == Channel::kVoice; }
+
+std::string Hex(const unsigned char* data, std::size_t size) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(data), size));
+}
+
+void FreeMacCtx(EVP_MAC_CTX* ctx) { EVP_MAC_CTX_free(ctx); }
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -272,6 +316,10 @@ const char* SendStateName(SendResult::Kind k) {
 }  // namespace
 
 DurableCascade::~DurableCascade() {
+  if (!pending_addresses_.empty() && db_ != nullptr && Ensure().ok()) {
+    Status s = FlushAddressHashes();   // on failure the next Open refills them
+    (void)s;
+  }
   if (tx_.has_value()) {
     Status s = tx_->Commit();
     (void)s;
@@ -314,6 +362,8 @@ Result<std::unique_ptr<DurableCascade>> DurableCascade::Open(DurableCascadeOptio
     }
   }
   self->last_at_ = epoch;
+  s = self->LoadAddressKey();
+  if (!s.ok()) return s;
   self->recorder_ = std::make_unique<Recorder>();
   self->recorder_->live = provider;
   self->recorder_->sink = sink;
@@ -347,6 +397,25 @@ Status DurableCascade::Replay() {
   }
   stats_.unknown_outcomes = static_cast<std::int64_t>(sending.size());
 
+  // Takes after the watermark may have phone messages missing from
+  // cascade_addresses (a crash before their batch was written, or a
+  // version-1 file): the replay re-derives them, addresses included.
+  std::int64_t indexed_through = 0;
+  {
+    auto q = db_->Prepare("SELECT value FROM cascade_meta WHERE key = 'addresses_through'", "cascade replay");
+    if (!q.ok()) return q.status();
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    if (*row) indexed_through = q->ColumnInt64(0);
+  }
+  std::int64_t last_take = 0;
+  // One transaction for whatever the replay writes (address rows, the
+  // watermark), opened before the journal is read.
+  {
+    Status s = Ensure();
+    if (!s.ok()) return s;
+  }
+
   auto q = db_->Prepare(
       "SELECT seq, kind, at, id, code, ref, extra, payload FROM cascade_journal ORDER BY seq",
       "cascade replay");
@@ -379,6 +448,13 @@ Status DurableCascade::Replay() {
             (!out.empty() && static_cast<std::int64_t>(out.front().message_id) != id)) {
           return StateError("journal replay diverged at entry " + std::to_string(q->ColumnInt64(0)) +
                             " (was the config or the directory changed?)");
+        }
+        last_take = q->ColumnInt64(0);
+        if (last_take > indexed_through) {
+          for (const OutboundMessage& m : out) {
+            Status s = IndexAddress(AddressHash(m), m.message_id, at);
+            if (!s.ok()) return s;
+          }
         }
         // A message re-taken after a 429 replaces its earlier copy.
         for (OutboundMessage& m : out) {
@@ -418,7 +494,236 @@ Status DurableCascade::Replay() {
   }
   stats_.replayed_entries = n;
   stats_.journal_entries = n;
+  last_take_seq_ = last_take;
+  if (last_take > indexed_through) {
+    Status s = SetIndexedThrough(last_take);
+    if (!s.ok()) return s;
+  }
+  return Finish();
+}
+
+Status DurableCascade::IndexAddress(const std::string& hash, std::uint64_t message_id, UnixMillis claimed_at) {
+  if (hash.empty()) return Status::Ok();
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  // OR IGNORE: a re-take after a 429 keeps its first claim's time.
+  auto ins = db_->Prepare(
+      "INSERT OR IGNORE INTO cascade_addresses(address_hash, message_id, claimed_at) VALUES(?1, ?2, ?3)",
+      "cascade address index");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, hash).Bind(2, static_cast<std::int64_t>(message_id)).Bind(3, std::int64_t{claimed_at});
+  return ins->Run();
+}
+
+Status DurableCascade::SetIndexedThrough(std::int64_t seq) {
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  auto up = db_->Prepare(
+      "INSERT INTO cascade_meta(key, value) VALUES('addresses_through', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      "cascade address index");
+  if (!up.ok()) return up.status();
+  up->Bind(1, seq);
+  return up->Run();
+}
+
+Status DurableCascade::LoadAddressKey() {
+  std::string file_key;
+  {
+    auto q = db_->Prepare("SELECT value FROM cascade_secrets WHERE name = 'address_key'", "cascade open");
+    if (!q.ok()) return q.status();
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      std::string hex = q->ColumnText(0);
+      if (hex.size() != 2 * kAddressKeySize || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return StateError("cascade open: unreadable address key");
+      }
+      file_key = absl::HexStringToBytes(hex);
+    }
+  }
+  if (file_key.empty()) {
+    unsigned char fresh[kAddressKeySize];
+    if (RAND_bytes(fresh, sizeof fresh) != 1) {
+      ERR_clear_error();
+      return Status(StatusCode::kIo, "cascade open: no random bytes for the address key");
+    }
+    file_key.assign(reinterpret_cast<const char*>(fresh), sizeof fresh);
+    auto ins = db_->Prepare("INSERT INTO cascade_secrets(name, value) VALUES('address_key', ?1)",
+                            "cascade open");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, Hex(fresh, sizeof fresh));
+    Status s = ins->Run();
+    if (!s.ok()) return s;
+  }
+  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr),
+                                                         EVP_MAC_free);
+  auto keyed = [&](std::string_view key) -> EVP_MAC_CTX* {
+    EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac.get()) : nullptr;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx != nullptr &&
+        EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) == 1) {
+      return ctx;
+    }
+    EVP_MAC_CTX_free(ctx);
+    return nullptr;
+  };
+  std::string key = file_key;
+  if (!options_.address_key.empty()) {
+    // key = HMAC-SHA256(address_key, per-file key)
+    std::unique_ptr<EVP_MAC_CTX, decltype(&FreeMacCtx)> outer(keyed(options_.address_key), FreeMacCtx);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t len = 0;
+    if (!outer || EVP_MAC_update(outer.get(), reinterpret_cast<const unsigned char*>(file_key.data()),
+                                 file_key.size()) != 1 ||
+        EVP_MAC_final(outer.get(), out, &len, sizeof out) != 1) {
+      ERR_clear_error();
+      return InternalError("cascade open: HMAC-SHA256 unavailable");
+    }
+    key.assign(reinterpret_cast<const char*>(out), len);
+  }
+  address_mac_.reset(keyed(key), FreeMacCtx);
+  if (!address_mac_) {
+    ERR_clear_error();
+    return InternalError("cascade open: HMAC-SHA256 unavailable");
+  }
   return Status::Ok();
+}
+
+std::string DurableCascade::AddressHash(std::string_view address) const {
+  std::unique_ptr<EVP_MAC_CTX, decltype(&FreeMacCtx)> ctx(EVP_MAC_CTX_dup(address_mac_.get()), FreeMacCtx);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  if (!ctx ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(address.data()), address.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1 || len < kAddressHashSize) {
+    ERR_clear_error();
+    return "";   // matches nothing (callers bind "" as NULL)
+  }
+  return Hex(out, kAddressHashSize);
+}
+
+std::string DurableCascade::AddressHash(const OutboundMessage& m) const {
+  if (!HasPhoneAddress(m.channel) || m.address.empty()) return "";
+  return AddressHash(std::string_view(m.address));
+}
+
+Status DurableCascade::FlushAddressHashes() {
+  if (pending_addresses_.empty()) return Status::Ok();
+  // In key order: each index page is visited once, in sequence.
+  std::vector<std::pair<const std::string*, std::uint64_t>> order;
+  order.reserve(pending_addresses_.size());
+  for (const auto& [id, p] : pending_addresses_) order.emplace_back(&p.hash, id);
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    int c = a.first->compare(*b.first);
+    return c != 0 ? c < 0 : a.second < b.second;
+  });
+  for (const auto& [hash, id] : order) {
+    Status s = IndexAddress(*hash, id, pending_addresses_.at(id).claimed_at);
+    if (!s.ok()) return s;
+  }
+  // Every take so far has its phone messages in the table now.
+  Status s = SetIndexedThrough(last_take_seq_);
+  if (!s.ok()) return s;
+  pending_addresses_.clear();
+  pending_by_hash_.clear();
+  return Status::Ok();
+}
+
+Result<AddressRecipients> DurableCascade::RecipientsOf(std::string_view address) {
+  std::string hash = address.empty() ? std::string() : AddressHash(address);
+  if (hash.empty()) return NotFound("no message was sent to this address");
+  struct Sent {
+    UnixMillis claimed_at;
+    std::uint64_t message_id;
+    std::string incident_id;
+    std::string member_id;
+  };
+  std::vector<Sent> sent;
+  auto q = db_->Prepare(
+      "SELECT a.claimed_at, a.message_id, m.incident_id, m.member_id FROM cascade_addresses a "
+      "JOIN cascade_messages m ON m.message_id = a.message_id WHERE a.address_hash = ?1",
+      "cascade recipients");
+  if (!q.ok()) return q.status();
+  q->Bind(1, hash);
+  for (;;) {
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    sent.push_back({q->ColumnInt64(0), static_cast<std::uint64_t>(q->ColumnInt64(1)), q->ColumnText(2),
+                    q->ColumnText(3)});
+  }
+  auto pending = pending_by_hash_.find(hash);
+  if (pending != pending_by_hash_.end()) {
+    for (std::uint64_t id : pending->second) {
+      const PendingAddress& p = pending_addresses_.at(id);
+      sent.push_back({p.claimed_at, id, p.incident_id, p.member_id});
+    }
+  }
+  if (sent.empty()) return NotFound("no message was sent to this address");
+  std::stable_sort(sent.begin(), sent.end(), [](const Sent& a, const Sent& b) {
+    return a.claimed_at != b.claimed_at ? a.claimed_at > b.claimed_at : a.message_id > b.message_id;
+  });
+  AddressRecipients r;
+  r.last_incident_id = sent.front().incident_id;
+  for (Sent& m : sent) r.member_by_incident.emplace(std::move(m.incident_id), std::move(m.member_id));   // latest wins
+  return r;
+}
+
+Status DurableCascade::AcknowledgeOnce(std::string_view token_id, UnixMillis expires_at,
+                                       std::string_view incident_id, std::string_view member_id,
+                                       std::optional<Channel> channel, UnixMillis now) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (EVP_Digest(token_id.data(), token_id.size(), digest, &digest_len, EVP_sha256(), nullptr) != 1) {
+    ERR_clear_error();
+    return InternalError("ack token: SHA-256 unavailable");
+  }
+  const std::string token_hash = Hex(digest, digest_len);
+  Status s = Ensure();
+  if (!s.ok()) return s;
+  {
+    auto prune = db_->Prepare("DELETE FROM cascade_ack_redemptions WHERE expires_at < ?1",
+                              "cascade ack redemption");
+    if (!prune.ok()) return prune.status();
+    prune->Bind(1, std::int64_t{now});
+    s = prune->Run();
+    if (!s.ok()) return s;
+  }
+  bool used = false;
+  {
+    auto q = db_->Prepare("SELECT 1 FROM cascade_ack_redemptions WHERE token_hash = ?1",
+                          "cascade ack redemption");
+    if (!q.ok()) return q.status();
+    q->Bind(1, token_hash);
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    used = *row;
+  }
+  if (used) {
+    s = Finish();
+    if (!s.ok()) return s;
+    return Status(StatusCode::kDuplicate, "ack token: already used");
+  }
+  Status e = engine_->Acknowledge(incident_id, member_id, channel, now);
+  if (!e.ok()) {
+    s = Finish();   // the prune
+    return s.ok() ? e : s;
+  }
+  s = Append(kAck, now, 0, channel.has_value() ? static_cast<std::int64_t>(*channel) : -1, incident_id, 0,
+             member_id);
+  if (s.ok()) {
+    auto ins = db_->Prepare(
+        "INSERT INTO cascade_ack_redemptions(token_hash, expires_at, redeemed_at) VALUES(?1, ?2, ?3)",
+        "cascade ack redemption");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, token_hash).Bind(2, std::int64_t{expires_at}).Bind(3, std::int64_t{now});
+    s = ins->Run();
+  }
+  if (s.ok()) s = Finish();
+  return s;
 }
 
 Status DurableCascade::Ensure() {
@@ -492,13 +797,15 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now)
   Status s = Append(kTake, now, static_cast<std::int64_t>(out.front().message_id),
                     static_cast<std::int64_t>(out.size()), "", 0, "");
   if (!s.ok()) return s;
+  last_take_seq_ = sqlite3_last_insert_rowid(db_->handle());   // this take's journal seq
   claimed.reserve(out.size());
   for (OutboundMessage& m : out) {
+    bool fresh = false;
     {
       auto stmt = db_->Prepare(
           "INSERT INTO cascade_messages(message_id, incident_id, member_id, channel, endpoint, "
           "state, claimed_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, 'sending', ?6, ?6) "
-          "ON CONFLICT(message_id) DO UPDATE SET state = 'sending', updated_at = ?6",
+          "ON CONFLICT(message_id) DO NOTHING",
           "cascade claim");
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, static_cast<std::int64_t>(m.message_id))
@@ -509,8 +816,30 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now)
           .Bind(6, std::int64_t{now});
       s = stmt->Run();
       if (!s.ok()) return s;
+      fresh = db_->Changes() > 0;
+    }
+    if (!fresh) {
+      // Re-taken after a 429: 'sending' again; its first claim's time and
+      // address hash stay.
+      auto up = db_->Prepare(
+          "UPDATE cascade_messages SET state = 'sending', updated_at = ?2 WHERE message_id = ?1",
+          "cascade claim");
+      if (!up.ok()) return up.status();
+      up->Bind(1, static_cast<std::int64_t>(m.message_id)).Bind(2, std::int64_t{now});
+      s = up->Run();
+      if (!s.ok()) return s;
+    } else if (HasPhoneAddress(m.channel)) {
+      std::string hash = AddressHash(m);
+      if (!hash.empty()) {
+        pending_by_hash_[hash].push_back(m.message_id);
+        pending_addresses_.emplace(m.message_id, PendingAddress{std::move(hash), now, m.incident_id, m.member_id});
+      }
     }
     claimed.push_back(ClaimedMessage{std::move(m), false});
+  }
+  if (pending_addresses_.size() >= std::max<std::size_t>(options_.address_hash_batch, 1)) {
+    s = FlushAddressHashes();   // committed with the claims
+    if (!s.ok()) return s;
   }
   // The claim must be on disk before the host POSTs: commit even in a batch.
   if (tx_.has_value()) {

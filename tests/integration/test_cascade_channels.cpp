@@ -297,6 +297,14 @@ TEST_CASE("mass activation over HTTP: 500 stakeholders, P1, the carrier throttle
   CHECK(twilio.rejected() == 0);
   CHECK(sendgrid.rejected() == 0);
   CHECK(twilio.throttled() == 60);
+  // Every member's number leads back to them through the store (an inbound
+  // "1" would find them), the 60 messages re-taken after a 429 included.
+  for (int i = 0; i < kMembers; ++i) {
+    auto r = runtime.RecipientOf("+1555" + std::to_string(1000000 + i));
+    REQUIRE(r.ok());
+    CHECK(r->last_incident_id == "INC-MASS");
+    CHECK(r->member_by_incident == std::map<std::string, std::string>{{"INC-MASS", "m" + std::to_string(i)}});
+  }
   // Every member got exactly one SMS (the 429s were re-queued, not dropped
   // and not duplicated); the unanswered half one email each; the manager one
   // call per escalated member.

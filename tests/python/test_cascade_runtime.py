@@ -15,6 +15,9 @@ import threading
 import unittest
 import urllib.parse
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 import lifeline
 
 START = 1_795_000_000_000
@@ -157,11 +160,11 @@ class CascadeRuntimeTest(unittest.TestCase):
         self.clock.advance(ms)
         self.runtime.settle()
 
-    def twilio(self, url, params, signature=None):
+    def twilio(self, url, params, signature=None, runtime=None):
         body = urllib.parse.urlencode(params)
         headers = {"X-Twilio-Signature": signature or twilio_signature(url, params),
                    "Content-Type": "application/x-www-form-urlencoded"}
-        return self.runtime.ingest_provider_callback("twilio", "POST", url, headers, body)
+        return (runtime or self.runtime).ingest_provider_callback("twilio", "POST", url, headers, body)
 
     def sms_to(self, phone):
         with _Fakes.lock:
@@ -344,6 +347,94 @@ class CascadeRuntimeTest(unittest.TestCase):
             self.assertTrue(runtime.trigger(self.trigger("INC-D"))["duplicate"])
             self.assertEqual(runtime.state("INC-D")["stakeholders"][0]["lastAttemptedChannel"], "sms")
         self.assertEqual(len(_Fakes.sms), 2)   # nothing re-sent by the reopen
+
+    # --- signed SendGrid webhooks and restarts ----------------------------------
+    def emails_after_hold(self, runtime):
+        """Trigger INC-1, deliver both SMS, let the 90 s hold pass: both
+        members are emailed. Returns {member email: delivery}."""
+        runtime.trigger(self.trigger())
+        runtime.settle()
+        for m in list(_Fakes.sms):
+            runtime.ingest_provider_callback(
+                "twilio", "POST", STATUS_URL,
+                {"X-Twilio-Signature": twilio_signature(STATUS_URL, {"MessageSid": m["sid"],
+                                                                     "MessageStatus": "delivered"})},
+                urllib.parse.urlencode({"MessageSid": m["sid"], "MessageStatus": "delivered"}))
+        self.clock.advance(90_000)
+        runtime.settle()
+        return {e["to"]: e for e in _Fakes.emails}
+
+    def test_signed_sendgrid_webhook_applies_and_unsigned_is_refused(self):
+        key = ec.generate_private_key(ec.SECP256R1())
+        public_key = base64.b64encode(key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+        config = json.loads(json.dumps(self.config))
+        config["channels"]["sendgrid"]["webhook_public_key"] = public_key
+        with lifeline.CascadeRuntime(config, clock=self.clock) as runtime:
+            emails = self.emails_after_hold(runtime)
+            bob_ref = emails["bob@example.com"]["id"]
+            # The raw body, bytes as SendGrid sent them (the signature covers them).
+            body = json.dumps([{"email": "bob@example.com", "event": "delivered",
+                                "sg_message_id": bob_ref + ".filter0001",
+                                "timestamp": START // 1000 + 91}], separators=(", ", ": ")).encode()
+            ts = str((START + 90_000) // 1000)
+            signature = base64.b64encode(key.sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))).decode()
+            headers = {"X-Twilio-Email-Event-Webhook-Signature": signature,
+                       "X-Twilio-Email-Event-Webhook-Timestamp": ts,
+                       "Content-Type": "application/json"}
+            with self.assertRaisesRegex(lifeline.UnauthenticatedError, "header is missing"):
+                runtime.ingest_provider_callback("sendgrid", "POST", "https://host.example/sg", {}, body)
+            with self.assertRaisesRegex(lifeline.UnauthenticatedError, "does not verify"):
+                runtime.ingest_provider_callback("sendgrid", "POST", "https://host.example/sg", headers,
+                                                 body.replace(b"delivered", b"bounce"))
+            stale = dict(headers, **{"X-Twilio-Email-Event-Webhook-Timestamp": str(START // 1000 - 600)})
+            with self.assertRaisesRegex(lifeline.UnauthenticatedError, "replay window"):
+                runtime.ingest_provider_callback("sendgrid", "POST", "https://host.example/sg", stale, body)
+            bob = self.member(runtime.state("INC-1"), "bob")
+            self.assertEqual(bob["attempts"][-1]["status"], "PENDING")
+            answer = runtime.ingest_provider_callback("sendgrid", "POST", "https://host.example/sg",
+                                                      headers, body)
+            self.assertEqual(answer, {"kind": "events", "acknowledged": False, "applied": 1, "ignored": 0})
+            bob = self.member(runtime.state("INC-1"), "bob")
+            self.assertEqual((bob["attempts"][-1]["channel"], bob["attempts"][-1]["status"]),
+                             ("email", "DELIVERED"))
+            metrics = runtime.metrics()
+            self.assertEqual(metrics["unauthenticated_requests"], 3)
+            self.assertEqual(metrics["unsigned_sendgrid_webhooks"], 0)
+        with self.assertRaisesRegex(lifeline.InvalidArgumentError,
+                                    "channels.sendgrid.webhook_public_key"):
+            config["channels"]["sendgrid"]["webhook_public_key"] = "bm90IGEga2V5"
+            lifeline.CascadeRuntime(config, clock=self.clock)
+
+    def test_sms_replies_and_used_ack_links_survive_a_reopen(self):
+        path = os.path.join(os.environ.get("LIFELINE_TEST_TMP", tempfile.gettempdir()),
+                            "py-cascade-inbound-%d.sqlite" % os.getpid())
+        def remove():
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+        remove()
+        self.addCleanup(remove)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        config = dict(self.config, store={"path": path})
+        with lifeline.CascadeRuntime(config, clock=self.clock) as runtime:
+            emails = self.emails_after_hold(runtime)
+            token = emails["bob@example.com"]["text"].split("?token=")[1].split()[0]
+            self.assertEqual(runtime.ack_link(token), {"incidentId": "INC-1", "memberId": "bob"})
+        with lifeline.CascadeRuntime(config, clock=self.clock) as runtime:
+            # The used link stays used.
+            with self.assertRaisesRegex(lifeline.DuplicateError, "already used"):
+                runtime.ack_link(token)
+            # alice's "1" finds her through the store, not the closed runtime's memory.
+            self.assertTrue(self.twilio(INBOUND_URL, {"From": "+15550000001", "Body": "1"},
+                                        signature=None, runtime=runtime)["acknowledged"])
+            with self.assertRaises(lifeline.NotFoundError):
+                self.twilio(INBOUND_URL, {"From": "+15550000003", "Body": "1"}, runtime=runtime)
+            state = runtime.state("INC-1")
+            self.assertEqual(self.member(state, "alice")["status"], "ACKNOWLEDGED")
+            self.assertEqual(self.member(state, "bob")["status"], "ACKNOWLEDGED")
+            self.assertEqual(state["acknowledgedCount"], 2)
+        self.assertEqual(len(_Fakes.sms), 2)   # nothing re-sent by the reopens
 
 
 if __name__ == "__main__":

@@ -90,7 +90,14 @@ class CascadeRuntime(_native.Handle):
 
     def ingest_provider_callback(self, provider, method, url, headers, body):
         """A Twilio or SendGrid request to the host; returns a dict
-        {kind, acknowledged, applied, ignored}."""
+        {kind, acknowledged, applied, ignored}. ``headers`` is a dict of the
+        request's headers; pass ``body`` as the raw bytes (or str) exactly as
+        received: Twilio's and SendGrid's signatures cover them (a dict or
+        list is re-serialised with json.dumps, which only suits unsigned
+        SendGrid batches). Raises UnauthenticatedError for a missing or wrong
+        X-Twilio-Signature, or, when channels.sendgrid.webhook_public_key is
+        configured, a missing, stale or wrong SendGrid Event Webhook
+        signature."""
         self._check_open()
         args = (_native.text(provider), _native.text(method), _native.text(url),
                 _json_text(headers or {}), _body_text(body))
@@ -98,7 +105,9 @@ class CascadeRuntime(_native.Handle):
             self, *args, buf, cap, None))
 
     def ack_link(self, token):
-        """Redeems an email link's token; returns {incidentId, memberId}."""
+        """Redeems an email link's token; returns {incidentId, memberId}.
+        Single use, also across a reopen of the same store file: the second
+        redemption raises DuplicateError."""
         self._check_open()
         text = _native.text(token)
         return self._answer(lambda buf, cap: lib.lifeline_cascade_runtime_ack_link(
