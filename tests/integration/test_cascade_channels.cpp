@@ -64,7 +64,7 @@ TwilioOptions Twilio(const FakeTwilio& fake) {
 
 }  // namespace
 
-TEST_CASE("Twilio SMS: documented request, 201 accepted with the SID; 429/20429 and 5xx mapped") {
+TEST_CASE("Twilio SMS: documented request, 201 accepted with the SID, 429/20429 and 5xx mapped") {
   FakeTwilio fake("AC123", "tw-token");
   ManualClock clock(kT0);  // outlives the transport, whose late completions read it
   auto transport = Transport();
@@ -131,7 +131,7 @@ TEST_CASE("Twilio Voice: TwiML with Say and Gather numDigits=1, escaped") {
   CHECK(fake.rejected() == 0);
 }
 
-TEST_CASE("SendGrid: 202 keeps X-Message-Id; the email carries a single-use ack link") {
+TEST_CASE("SendGrid: 202 keeps X-Message-Id, the email carries a single-use ack link") {
   FakeSendGrid fake("SG.key");
   ManualClock clock(kT0);  // outlives the transport, whose late completions read it
   auto transport = Transport();
@@ -162,7 +162,7 @@ TEST_CASE("SendGrid: 202 keeps X-Message-Id; the email carries a single-use ack 
   CHECK(SendNow(bad, Message(Channel::kEmail, "alice@example.com")).kind == SendResult::Kind::kFailed);
 }
 
-TEST_CASE("FCM v1 with a bearer token from the provider; webhook 2xx is delivered") {
+TEST_CASE("FCM v1 with a bearer token from the provider, webhook 2xx is delivered") {
   FakeFcm fake("proj-1", "ya29.token");
   ManualClock clock(kT0);  // outlives the transport, whose late completions read it
   auto transport = Transport();

@@ -139,7 +139,7 @@ TEST_CASE("Every cascade event is audited, and each message only after its attem
   CHECK(f.runtime->TakeEvents().empty());
 }
 
-TEST_CASE("While the audit sink refuses, messages are held; on recovery each goes once") {
+TEST_CASE("While the audit sink refuses, messages are held, on recovery each goes once") {
   Fixture f;
   REQUIRE(f.runtime->SetAudit(&f.audit).ok());
   f.audit.FailWith(IoError("No space left on device"));
@@ -184,7 +184,7 @@ TEST_CASE("audit required: nothing is sent until a sink is attached") {
   CHECK(Count(f.audit.events(), "CASCADE_STARTED", "INC-3") == 1);
 }
 
-TEST_CASE("Without audit, nothing is held; detaching drops what was not recorded") {
+TEST_CASE("Without audit, nothing is held, detaching drops what was not recorded") {
   Fixture f;
   REQUIRE(f.runtime->Trigger(Trigger("INC-4")).ok());
   REQUIRE(f.runtime->Settle(10'000).ok());
@@ -200,7 +200,7 @@ TEST_CASE("Without audit, nothing is held; detaching drops what was not recorded
   CHECK(f.runtime->Metrics().audit_backlog == 0);
 }
 
-TEST_CASE("The host's event queue is bounded; overflow is counted, oldest dropped") {
+TEST_CASE("The host's event queue is bounded, overflow is counted, oldest dropped") {
   Fixture f(/*audit_required=*/false, /*host_queue_limit=*/3);
   REQUIRE(f.runtime->Trigger(Trigger("INC-5")).ok());
   REQUIRE(f.runtime->Settle(10'000).ok());

@@ -122,7 +122,7 @@ std::string TempDir() {
 
 }  // namespace
 
-TEST_CASE("GET and POST carry method, headers and body; response headers are case-insensitive") {
+TEST_CASE("GET and POST carry method, headers and body, response headers are case-insensitive") {
   FakeHttpServer server;
   server.Get("/hello", [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Custom-Header", "v1");

@@ -66,7 +66,7 @@ void ReadLines(int fd, std::set<std::string>* lines) {
 
 }  // namespace
 
-TEST_CASE("SIGKILL during submissions loses no committed callback; re-sends are bounded and counted") {
+TEST_CASE("SIGKILL during submissions loses no committed callback, re-sends are bounded and counted") {
   // Helpers are built next to the test executable.
   char self[4096];
   ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);

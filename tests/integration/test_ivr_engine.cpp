@@ -143,7 +143,7 @@ TEST_CASE("The rate limit holds in every window, with a manual clock") {
   CHECK(hook.violations().empty());
 }
 
-TEST_CASE("Retryable failures back off exactly; permanent ones are dead-lettered and re-drivable") {
+TEST_CASE("Retryable failures back off exactly, permanent ones are dead-lettered and re-drivable") {
   FakeGenesys genesys("Basic Y2lkOnNlYw==", "emergency-q");
   Engine e(GenesysConfig(genesys.base_url()));
   std::string id;

@@ -657,7 +657,7 @@ class FailingEnqueue final : public ForwardingOutboxStore {
 
 }  // namespace
 
-TEST_CASE("ForwardingOutboxStore forwards every call; a subclass overrides one") {
+TEST_CASE("ForwardingOutboxStore forwards every call, a subclass overrides one") {
   auto real = OpenOrDie(SqliteOutboxOptions());
   FailingEnqueue store(real.get(), 2);
   CHECK(store.target() == real.get());

@@ -214,6 +214,12 @@ class FakeHttpServer {
       pthread_sigmask(SIG_BLOCK, &block, nullptr);
       server_->listen_after_bind();
     });
+    // httplib ignores a stop() that comes before its listen loop has
+    // started, and Stop() would then wait for ever: return only once it
+    // runs (bounded, in case the loop cannot start).
+    for (int i = 0; i < 10000 && !server_->is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 
   ~FakeHttpServer() { Stop(); }

@@ -106,7 +106,7 @@ TEST_CASE("An all-or-none sink: a refused batch is retried whole") {
   CHECK(Names(sink.events()) == std::vector<std::string>{"E0", "E1"});
 }
 
-TEST_CASE("No sink: the events stay held (kState); Discard forgets them") {
+TEST_CASE("No sink: the events stay held (kState), Discard forgets them") {
   AuditBacklog backlog;
   backlog.Add(Event(0));
   Status s = backlog.Flush(nullptr);

@@ -509,7 +509,7 @@ TEST_CASE("concurrent appenders are serialised without losing order or records")
   CHECK(report->ok());
 }
 
-TEST_CASE("PII never reaches the store in clear; privileged readers decrypt it, others see pseudonyms") {
+TEST_CASE("PII never reaches the store in clear, privileged readers decrypt it, others see pseudonyms") {
   std::string dir = FreshDir("pii");
   auto options = TestOptions(dir, TestKeys());
   options.pii.fields["subject"] = lifeline::PiiMode::kEncrypt;
@@ -560,7 +560,7 @@ TEST_CASE("PII never reaches the store in clear; privileged readers decrypt it, 
   CHECK(ReadAll(*log, AuditFilter(), AuditReader{"bcp_admin", "admin-secret"}).size() == last.size());
 }
 
-TEST_CASE("rotating the data key leaves old records readable; wrong or missing keys are clear errors") {
+TEST_CASE("rotating the data key leaves old records readable, wrong or missing keys are clear errors") {
   std::string dir = FreshDir("rotate");
   auto keys = TestKeys();
   auto options = TestOptions(dir, keys);

@@ -76,7 +76,7 @@ AuditFilter Incident(const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("records older than the retention move to segments; the history still verifies and queries") {
+TEST_CASE("records older than the retention move to segments, the history still verifies and queries") {
   for (auto store : {lifeline::AuditStoreKind::kFile, lifeline::AuditStoreKind::kSqlite}) {
     DYNAMIC_SECTION((store == lifeline::AuditStoreKind::kFile ? "file" : "sqlite")) {
       std::string dir = FreshDir("retention");

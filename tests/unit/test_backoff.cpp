@@ -194,7 +194,7 @@ TEST_CASE("Decorrelated jitter ignores the multiplier, as in the article") {
   for (std::uint64_t seed = 0; seed < 50; ++seed) REQUIRE(Run(a, seed) == Run(b, seed));
 }
 
-TEST_CASE("Equal seeds give equal delays; different seeds differ") {
+TEST_CASE("Equal seeds give equal delays, different seeds differ") {
   for (Jitter j : {Jitter::kFull, Jitter::kEqual, Jitter::kDecorrelated}) {
     RetryPolicy p;
     p.jitter = j;

@@ -174,7 +174,7 @@ TEST_CASE("Apia: Friday 2011-12-30 never happened, so its hours never open") {
   CHECK(Next(h, 1325228400000) == 1325268000000);
 }
 
-TEST_CASE("Nuuk skips Saturday 23:00-24:00; a Sunday holiday then starts at the jump") {
+TEST_CASE("Nuuk skips Saturday 23:00-24:00, a Sunday holiday then starts at the jump") {
   // Sat 2026-03-28 23:00 -02 (03-29T01:00Z) -> Sun 00:00 -01.
   const char* weekly = R"("weekly":{"sat":[["22:00","24:00"]],"sun":[["00:00","02:00"]]})";
   BusinessHours open_sunday = Make(std::string(R"({"timeZone":"America/Nuuk",)") + weekly + "}");

@@ -16,7 +16,7 @@ struct Counting : lifeline::CascadeEventSink {
 };
 }  // namespace
 
-TEST_CASE("Cascade events become audit records; the next sink still sees them") {
+TEST_CASE("Cascade events become audit records, the next sink still sees them") {
   Counting next;
   CascadeAuditSink sink(&next);
   RecordingAuditSink audit;

@@ -238,7 +238,7 @@ TEST_CASE("Triggers are idempotent while open and within 5 minutes after close")
 // Channel order, retries, hold times
 // ---------------------------------------------------------------------------
 
-TEST_CASE("Default order is voice, sms, email, push; a member's own order wins") {
+TEST_CASE("Default order is voice, sms, email, push, a member's own order wins") {
   Harness h;
   h.Start("INC-1", Severity::kP1, "solo-alice");
   h.Start("INC-2", Severity::kP1, "solo-bob");
@@ -412,7 +412,7 @@ TEST_CASE("ACKNOWLEDGED receipt on any attempt stops the stakeholder, even after
 // Receipts
 // ---------------------------------------------------------------------------
 
-TEST_CASE("No receipt within 120 s is CHANNEL_TIMEOUT; a late receipt changes nothing") {
+TEST_CASE("No receipt within 120 s is CHANNEL_TIMEOUT, a late receipt changes nothing") {
   Harness h;
   h.Start("INC-1", Severity::kP1, "solo-bob");
   OutboundMessage m = h.One();
@@ -600,7 +600,7 @@ TEST_CASE("Directory API down: the cached record is used and flagged stale") {
   CHECK(h.sink.Last(CascadeEventType::kAttemptSent)->stale_contact_data);
 }
 
-TEST_CASE("Quiet hours defer non-P1 attempts to the local end, DST-correct; P1 overrides") {
+TEST_CASE("Quiet hours defer non-P1 attempts to the local end, DST-correct, P1 overrides") {
   // 2026-03-08T05:00Z is midnight EST; the clocks spring forward at 02:00.
   const UnixMillis midnight = 1'772'946'000'000;
   Harness h(CascadeConfig(), nullptr, midnight);

@@ -159,7 +159,7 @@ TEST_CASE("trigger authentication: HMAC with replay window, or bearer token") {
   CHECK_FALSE(auth.Verify({}, body, now).ok());
 }
 
-TEST_CASE("SendGrid events: delivered, bounce, dropped; deferred stays pending") {
+TEST_CASE("SendGrid events: delivered, bounce, dropped, deferred stays pending") {
   auto e = ParseSendGridEvents(R"([
     {"event":"processed","sg_message_id":"abc.filter1"},
     {"event":"deferred","sg_message_id":"abc.filter1"},

@@ -160,7 +160,7 @@ TEST_CASE("Digest bytes are lo then hi, each little-endian, and round-trip") {
   CHECK(DedupCache::Digest::FromBytes(bytes.data()) != DedupCache::Digest{1, 2});
 }
 
-TEST_CASE("Different hash keys give different digests; a cache uses its own key") {
+TEST_CASE("Different hash keys give different digests, a cache uses its own key") {
   DedupCache::Options options;
   options.key.fill(0x5a);
   auto cache = DedupCache::Create(options);
@@ -361,7 +361,7 @@ TEST_CASE("Capacity is exact across shards, and expiry anywhere frees room") {
   }
 }
 
-TEST_CASE("Expire drops what has expired in every shard; size counts held entries") {
+TEST_CASE("Expire drops what has expired in every shard, size counts held entries") {
   auto cache = Make(kTtl, 1000);
   for (int i = 0; i < 500; ++i) cache->Check(Key(i), kT0 + i);
   CHECK(cache->size() == 500);

@@ -253,7 +253,7 @@ TEST_CASE("live directory lookups are replayed from the journal, not asked again
   CHECK_FALSE(c->engine().FindStakeholder("INC-5", "bob")->stale_contact_data);
 }
 
-TEST_CASE("a batch groups calls into one commit; TakeOutbound commits it before returning") {
+TEST_CASE("a batch groups calls into one commit, TakeOutbound commits it before returning") {
   Fixture f;
   auto c = f.Open(kT0);
   REQUIRE(c->BeginBatch().ok());

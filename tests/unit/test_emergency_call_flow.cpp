@@ -975,7 +975,7 @@ TEST_CASE("names of outcomes, states and actions") {
   CHECK(std::string(lifeline::FlowActionKindName(static_cast<FlowActionKind>(-1))) == "unknown");
 }
 
-TEST_CASE("a flow can be moved mid-call; its actions then refer to the new object") {
+TEST_CASE("a flow can be moved mid-call, its actions then refer to the new object") {
   Driver d;
   d.ToConsent();
   EmergencyCallFlow moved = std::move(d.flow);

@@ -539,7 +539,7 @@ TEST_CASE("staleness with keep_last_known reports and keeps the mode") {
   CHECK(sw->NextDeadline() == kT0 + 130'001);
 }
 
-TEST_CASE("staleness with assume_failover enters FAILOVER; recovery then needs N reads") {
+TEST_CASE("staleness with assume_failover enters FAILOVER, recovery then needs N reads") {
   RecordingSink sink;
   FailoverSwitchConfig c = Plain();
   c.stale_after_ms = 30'000;
@@ -619,7 +619,7 @@ TEST_CASE("assume_normal after the dwell has passed applies with the stale event
   CheckModeChanged(ev[1], FailoverCause::kStaleFailsafe, F, N, kT0 + 30'000);
 }
 
-TEST_CASE("regular reads keep the source fresh; failed reads do not") {
+TEST_CASE("regular reads keep the source fresh, failed reads do not") {
   RecordingSink sink;
   FailoverSwitchConfig c = Plain();
   c.stale_after_ms = 30'000;
@@ -665,7 +665,7 @@ TEST_CASE("staleness disabled schedules nothing") {
   CHECK(sw->NextDeadline() == FailoverSwitch::kNoDeadline);
 }
 
-TEST_CASE("staleness under a push is reported; the push still decides") {
+TEST_CASE("staleness under a push is reported, the push still decides") {
   RecordingSink sink;
   FailoverSwitchConfig c = Plain();
   c.stale_after_ms = 30'000;
@@ -752,7 +752,7 @@ TEST_CASE("admission control admits up to capacity, then REJECT_BUSY") {
   CHECK(st.failover_admissions == 4);
 }
 
-TEST_CASE("NORMAL routing never takes a slot; unlimited capacity never rejects") {
+TEST_CASE("NORMAL routing never takes a slot, unlimited capacity never rejects") {
   auto sw = Make(Plain(), nullptr);
   for (int i = 0; i < 100; ++i) CHECK(sw->Enter(kT0).decision == CallEntryDecision::kNormalRouting);
   CHECK(sw->Stats().active_channels == 0);

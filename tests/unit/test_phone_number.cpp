@@ -133,7 +133,7 @@ TEST_CASE("malformed input is refused without echoing the digits") {
   CHECK(Err("415555010", "US").find("415") == std::string::npos);
 }
 
-TEST_CASE("the default country must be in the table; empty means international only") {
+TEST_CASE("the default country must be in the table, empty means international only") {
   CHECK(Err("4155550100", "XX") == "default_country is not a supported ISO 3166-1 alpha-2 code");
   CHECK(Err("+14155550100", "USA") == "default_country is not a supported ISO 3166-1 alpha-2 code");
   CHECK(Err("4155550100", "") == "caller number is national but no default_country is configured");

@@ -203,7 +203,7 @@ TEST_CASE("The callback API's 500 per minute, driven for an hour at 20 requests 
   CHECK(grants[500] == 60000);
 }
 
-TEST_CASE("PauseUntil grants nothing before t; grants before it still count") {
+TEST_CASE("PauseUntil grants nothing before t, grants before it still count") {
   auto rl = Make(5, 1000);
   CHECK(rl->TryAcquire(0).allowed);
   CHECK(rl->TryAcquire(0).allowed);

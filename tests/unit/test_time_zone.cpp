@@ -419,7 +419,7 @@ TEST_CASE("FormatLocalDateTime writes YYYY-MM-DDTHH:MM:SS") {
         StatusCode::kInvalidArgument);
 }
 
-TEST_CASE("An unknown zone is NotFound; names are case-sensitive") {
+TEST_CASE("An unknown zone is NotFound, names are case-sensitive") {
   for (const char* name : {"Mars/Olympus_Mons", "america/new_york", "", "America/New_York ",
                            "../../../etc/passwd", "/usr/share/zoneinfo/America/New_York"}) {
     INFO(name);
