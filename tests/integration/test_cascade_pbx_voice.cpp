@@ -21,6 +21,7 @@
 #include "cascade/cascade_service.hpp"
 #include "lifeline/outbound_call.hpp"
 #include "support/fake_cascade_providers.hpp"
+#include "support/store_test_files.hpp"
 
 using namespace lifeline;
 using lifeline::testing::FakeTwilio;
@@ -410,6 +411,35 @@ TEST_CASE("PBX voice: without an originator the call fails and is retried; a PBX
   h.Settle();
   CHECK(h.pbx->calls().size() == 1);
   CHECK(h.Attempts("INC-7", "alice") == std::vector<std::string>{"voice:FAILED"});
+}
+
+TEST_CASE("PBX voice: a call placed before a restart is still answered by its message id") {
+  lifeline::testing::TempDbPath db("pbx-voice-restart");
+  auto clock = std::make_shared<ManualClock>(kT0);
+  auto pbx = std::make_shared<FakePbx>(clock.get());
+  std::string config = Config("http://127.0.0.1:9");   // no SMS is sent here
+  config.replace(0, 1, R"({"store": {"path": ")" + db.path() + R"("}, )");
+  std::uint64_t id = 0;
+  {
+    auto service = CascadeService::Open(config, clock);
+    REQUIRE(service.ok());
+    REQUIRE((*service)->SetVoiceOriginator(pbx).ok());
+    REQUIRE((*service)->Trigger(Trigger("INC-8", "ops")).ok());
+    REQUIRE((*service)->Settle(30'000).ok());
+    REQUIRE(pbx->calls().size() == 1);
+    id = pbx->calls()[0].request.message_id;
+  }  // the process goes away while the PBX still has the call up
+  clock->Advance(20'000);
+  auto service = CascadeService::Open(config, clock);
+  REQUIRE(service.ok());
+  REQUIRE((*service)->SetVoiceOriginator(pbx).ok());
+  REQUIRE((*service)->VoiceResult(id, Answered("1")).ok());
+  REQUIRE((*service)->Settle(30'000).ok());
+  auto state = (*service)->StateJson("INC-8");
+  REQUIRE(state.ok());
+  CHECK(Contains(*state, "\"acknowledgedCount\":1"));
+  CHECK(Contains(*state, "\"channel\":\"voice\",\"status\":\"ACKNOWLEDGED\""));
+  CHECK(pbx->calls().size() == 1);   // nothing was placed twice
 }
 
 TEST_CASE("PBX voice configuration: choices, contradictions and PBX-only keys are checked") {
