@@ -283,7 +283,7 @@ TEST_CASE("PBX voice: no answer and busy retry the call with backoff, then the c
   CHECK(h.Status("INC-2", "alice") == "ACTIVE");
 }
 
-TEST_CASE("PBX voice: answered without the digit is DELIVERED; after the P1 hold time the SMS goes") {
+TEST_CASE("PBX voice: answered without the digit is DELIVERED, after the P1 hold time the SMS goes") {
   Harness h;
   REQUIRE(h.service->Trigger(Trigger("INC-3", "ops")).ok());
   h.Settle();
@@ -301,7 +301,7 @@ TEST_CASE("PBX voice: answered without the digit is DELIVERED; after the P1 hold
   CHECK(h.pbx->calls().size() == 1);
 }
 
-TEST_CASE("PBX voice: trunks busy throttles the voice endpoint; the same call is offered again later") {
+TEST_CASE("PBX voice: trunks busy throttles the voice endpoint, the same call is offered again later") {
   Harness h;
   h.pbx->Script({{OriginateAnswer::Kind::kTrunksBusy, 5'000},
                  {OriginateAnswer::Kind::kTrunksBusy, 0},   // the cascade's default: 1 s
@@ -377,7 +377,7 @@ TEST_CASE("PBX voice: an unroutable number escalates to the on-call manager on v
   CHECK(Contains(h.Metrics(), "\"voice\":{\"sent\":4,\"accepted\":1,\"throttled\":2,\"failed\":1}"));
 }
 
-TEST_CASE("PBX voice: without an originator the call fails and is retried; a PBX may report from inside Originate") {
+TEST_CASE("PBX voice: without an originator the call fails and is retried, a PBX may report from inside Originate") {
   Harness h(/*set_originator=*/false);
   REQUIRE(h.service->Trigger(Trigger("INC-6", "ops")).ok());
   h.Settle();

@@ -138,7 +138,7 @@ TEST_CASE("the immediate answer becomes the send result") {
   CHECK(ToSendResult({K::kOriginated, 9'000}).retry_after_ms == 0);
 }
 
-TEST_CASE("call results map to attempt statuses; the first digit decides") {
+TEST_CASE("call results map to attempt statuses, the first digit decides") {
   using O = OutboundCallOutcome;
   CHECK(AttemptStatusOf({O::kAnswered, "1"}) == AttemptStatus::kAcknowledged);
   CHECK(AttemptStatusOf({O::kAnswered, "12"}) == AttemptStatus::kAcknowledged);
