@@ -815,6 +815,114 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_set_audit(lifeline_cascade
 LIFELINE_API lifeline_status lifeline_cascade_runtime_take_events(lifeline_cascade_runtime_t* rt,
                                                                  char* out, size_t cap,
                                                                  size_t* needed);
+/* --- Voice through the host's PBX ------------------------------------------ */
+
+/* With "channels": {"voice": {"via": "pbx", ...}} in the configuration
+ * (docs/cascade.md), the cascade's voice calls -- stakeholders' calls and
+ * escalations to the on-call manager ("voice.priority") alike -- are placed
+ * by the host's PBX instead of Twilio:
+ *
+ *  1. the runtime calls the host's lifeline_voice_originator with a
+ *     lifeline_voice_call: dial `destination`, present `caller_id`, when
+ *     answered play `media_id` (if not ""), say `prompt_text`, say
+ *     `gather_prompt_text` and collect one DTMF digit for up to
+ *     digit_timeout_ms; stop ringing after ring_timeout_ms;
+ *  2. the originator answers at once (a lifeline_status, below);
+ *  3. when the call has ended, the host reports how with
+ *     lifeline_cascade_runtime_voice_result(rt, call->message_id, ...).
+ *
+ * This is the PBX twin of Twilio's <Say>/<Play> + <Gather numDigits="1">:
+ * the acknowledgement digit (default '1') pressed on an answered call
+ * acknowledges the stakeholder and stops their cascade. */
+
+/* Grows only at its end; `version` says which fields are present. */
+#define LIFELINE_VOICE_CALL_VERSION 1
+
+/* One call the PBX is asked to place. Every string is NUL-terminated UTF-8,
+ * never NULL ("" when not set), and valid only during the originator call:
+ * copy what you keep. */
+typedef struct lifeline_voice_call {
+  uint32_t version;            /* LIFELINE_VOICE_CALL_VERSION */
+  uint64_t message_id;         /* report the result by this id */
+  const char* incident_id;
+  const char* member_id;
+  const char* destination;     /* PII: the number to dial, as in the directory */
+  const char* caller_id;       /* the number to present; "" = the trunk's default */
+  const char* prompt_text;     /* the rendered message, for text-to-speech */
+  const char* media_id;        /* a recording played before prompt_text; "" = none */
+  const char* gather_prompt_text; /* e.g. "Press 1 to acknowledge." */
+  char ack_digit;              /* the digit that acknowledges, e.g. '1' */
+  int32_t max_digits;          /* digits to collect: 1 */
+  int64_t digit_timeout_ms;    /* wait for the digit after the prompts */
+  int64_t ring_timeout_ms;     /* unanswered this long: LIFELINE_VOICE_NO_ANSWER */
+  int32_t severity;            /* 1..4 for P1..P4 */
+  int32_t escalation;          /* 1: a call to the group's on-call manager */
+} lifeline_voice_call;
+
+/* The host's PBX: starts placing `call` and returns at once. It is called on
+ * the runtime's own background thread (never on the caller's thread, never
+ * on the HTTP transport's), one call at a time; it must not block -- every
+ * channel waits while it runs. It may call
+ * lifeline_cascade_runtime_voice_result (and the other
+ * lifeline_cascade_runtime_* functions, which then run at once), but must
+ * not call lifeline_cascade_runtime_settle (LIFELINE_E_STATE) or
+ * lifeline_cascade_runtime_close. The return value is the immediate answer:
+ *
+ *   LIFELINE_OK                  the PBX is placing the call; report the
+ *                                result with _voice_result
+ *   LIFELINE_E_RATE_LIMITED      refused for now (all trunks busy): voice
+ *                                calls pause for *out_retry_after_ms (set it,
+ *                                or leave 0 for the cascade's
+ *                                throttle.default_retry_after_ms; at most
+ *                                1 h), then this call is offered again
+ *   LIFELINE_E_NOT_FOUND,
+ *   LIFELINE_E_INVALID_ARGUMENT  no route, or not a valid number:
+ *                                the attempt is UNREACHABLE
+ *   any other status             FAILED (the cascade's retry rule applies)
+ *
+ * *out_retry_after_ms is 0 on entry and read only with
+ * LIFELINE_E_RATE_LIMITED. */
+typedef lifeline_status (*lifeline_voice_originator)(const lifeline_voice_call* call,
+                                                     int64_t* out_retry_after_ms,
+                                                     void* user_data);
+
+/* Sets the PBX originator (originator NULL removes it; user_data is passed
+ * back untouched). Until one is set, voice calls fail (the retry rule
+ * applies, then the next channel), so set it right after opening the
+ * runtime. Once this returns, the previous originator is not called again
+ * (when called from inside it, the current call finishes normally).
+ * LIFELINE_E_STATE unless "channels.voice.via" is "pbx". */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_set_voice_originator(
+    lifeline_cascade_runtime_t* rt, lifeline_voice_originator originator, void* user_data);
+
+/* How a placed call ended (values are only appended). */
+typedef enum lifeline_voice_result_kind {
+  LIFELINE_VOICE_ANSWERED = 0,   /* answered; digits holds what was pressed */
+  LIFELINE_VOICE_BUSY = 1,       /* FAILED: the retry rule */
+  LIFELINE_VOICE_NO_ANSWER = 2,  /* FAILED: the retry rule */
+  LIFELINE_VOICE_UNROUTABLE = 3, /* no route / invalid number: UNREACHABLE */
+  LIFELINE_VOICE_FAILED = 4      /* any other failure: FAILED */
+} lifeline_voice_result_kind;
+
+/* The longest digits string _voice_result accepts. */
+#define LIFELINE_VOICE_MAX_DIGITS 16
+
+/* Reports how the call for message_id ended. For LIFELINE_VOICE_ANSWERED,
+ * digits is what the callee pressed (NULL or "" for nothing; at most
+ * LIFELINE_VOICE_MAX_DIGITS keys of 0-9, *, #, A-D): when its first key is
+ * the acknowledgement digit the stakeholder is ACKNOWLEDGED (their cascade
+ * stops: timers cancelled, queued messages removed), otherwise the attempt
+ * is DELIVERED (the hold time runs, then the next channel). Other kinds
+ * take no digits (NULL or ""). Late and duplicate results are accepted and
+ * change nothing (statuses only move forward; an acknowledgement always
+ * counts). May be called from any thread, including the originator.
+ * LIFELINE_E_INVALID_ARGUMENT for a bad result_kind or digits,
+ * LIFELINE_E_NOT_FOUND for a message id the runtime does not know or that
+ * is not a voice call, LIFELINE_E_STATE unless voice goes to the PBX. */
+LIFELINE_API lifeline_status lifeline_cascade_runtime_voice_result(lifeline_cascade_runtime_t* rt,
+                                                                   uint64_t message_id,
+                                                                   int result_kind, /* a lifeline_voice_result_kind */
+                                                                   const char* digits);
 
 /* ======================================================================== */
 /* IVR failover engine                                                       */

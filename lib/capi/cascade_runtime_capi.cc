@@ -1,5 +1,6 @@
 // C ABI over the cascade runtime (lib/cascade/cascade_service.hpp): the
-// "Notification cascades" section of lifeline.h, lifeline_cascade_runtime_*.
+// "Notification cascades" section of lifeline.h, lifeline_cascade_runtime_*,
+// including the PBX voice originator (lifeline/outbound_call.hpp).
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "capi/capi_support.hpp"
 #include "capi/handles.hpp"
 #include "cascade/cascade_service.hpp"
+#include "lifeline/outbound_call.hpp"
 
 using lifeline::capi::CheckString;
 using lifeline::capi::CopyOut;
@@ -77,6 +79,56 @@ lifeline_status CheckRequest(const char* kFn, const char* method, const char* ur
   if (lifeline_status s = CheckString(kFn, "body", body); s != LIFELINE_OK) return s;
   return ParseHeaders(kFn, headers_json, headers);
 }
+
+// The host's lifeline_voice_originator as a CallOriginator: the request
+// becomes a lifeline_voice_call whose strings point into it (valid for the
+// call), and the returned status becomes the OriginateAnswer.
+class CVoiceOriginator final : public lifeline::CallOriginator {
+ public:
+  CVoiceOriginator(lifeline_voice_originator fn, void* user_data) : fn_(fn), user_data_(user_data) {}
+
+  lifeline::OriginateAnswer Originate(const lifeline::OutboundCallRequest& r) override {
+    lifeline_voice_call call{};
+    call.version = LIFELINE_VOICE_CALL_VERSION;
+    call.message_id = r.message_id;
+    call.incident_id = r.incident_id.c_str();
+    call.member_id = r.member_id.c_str();
+    call.destination = r.destination.c_str();
+    call.caller_id = r.caller_id.c_str();
+    call.prompt_text = r.prompt_text.c_str();
+    call.media_id = r.media_id.c_str();
+    call.gather_prompt_text = r.gather_prompt_text.c_str();
+    call.ack_digit = r.ack_digit;
+    call.max_digits = r.max_digits;
+    call.digit_timeout_ms = r.digit_timeout_ms;
+    call.ring_timeout_ms = r.ring_timeout_ms;
+    call.severity = static_cast<int32_t>(r.severity);
+    call.escalation = r.escalation ? 1 : 0;
+    int64_t retry_after_ms = 0;
+    const int status = fn_(&call, &retry_after_ms, user_data_);
+    lifeline::OriginateAnswer answer;
+    switch (status) {
+      case LIFELINE_OK:
+        answer.kind = lifeline::OriginateAnswer::Kind::kOriginated;
+        break;
+      case LIFELINE_E_RATE_LIMITED:
+        answer.kind = lifeline::OriginateAnswer::Kind::kTrunksBusy;
+        answer.retry_after_ms = retry_after_ms;
+        break;
+      case LIFELINE_E_NOT_FOUND:
+      case LIFELINE_E_INVALID_ARGUMENT:
+        answer.kind = lifeline::OriginateAnswer::Kind::kUnroutable;
+        break;
+      default:
+        answer.kind = lifeline::OriginateAnswer::Kind::kFailed;
+    }
+    return answer;
+  }
+
+ private:
+  lifeline_voice_originator fn_;
+  void* user_data_;
+};
 
 // Copies an optional JSON answer out: out may be NULL when cap is 0.
 lifeline_status Answer(const char* kFn, const std::string& json, char* out, size_t cap, size_t* needed) {
@@ -266,6 +318,34 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_take_events(lifeline_casca
     lifeline_status s = CopyOut(kFn, *rt->events_stash, out, cap, needed);
     if (s == LIFELINE_OK) rt->events_stash.reset();
     return s;
+LIFELINE_API lifeline_status lifeline_cascade_runtime_set_voice_originator(
+    lifeline_cascade_runtime_t* rt, lifeline_voice_originator originator, void* user_data) {
+  static constexpr const char* kFn = "lifeline_cascade_runtime_set_voice_originator";
+  LIFELINE_REQUIRE_NOT_NULL(kFn, rt);
+  return Guard(kFn, [&] {
+    std::shared_ptr<lifeline::CallOriginator> o;
+    if (originator != nullptr) o = std::make_shared<CVoiceOriginator>(originator, user_data);
+    return Fail(kFn, rt->service->SetVoiceOriginator(std::move(o)));
+  });
+}
+
+LIFELINE_API lifeline_status lifeline_cascade_runtime_voice_result(lifeline_cascade_runtime_t* rt,
+                                                                   uint64_t message_id, int result_kind,
+                                                                   const char* digits) {
+  static constexpr const char* kFn = "lifeline_cascade_runtime_voice_result";
+  LIFELINE_REQUIRE_NOT_NULL(kFn, rt);
+  if (result_kind < LIFELINE_VOICE_ANSWERED || result_kind > LIFELINE_VOICE_FAILED) {
+    return Fail(kFn, LIFELINE_E_INVALID_ARGUMENT,
+                "result_kind must be 0 (LIFELINE_VOICE_ANSWERED) .. 4 (LIFELINE_VOICE_FAILED)");
+  }
+  if (digits != nullptr) {
+    if (lifeline_status s = CheckString(kFn, "digits", digits); s != LIFELINE_OK) return s;
+  }
+  return Guard(kFn, [&] {
+    lifeline::OutboundCallResult result;
+    result.outcome = static_cast<lifeline::OutboundCallOutcome>(result_kind);
+    if (digits != nullptr) result.digits = digits;
+    return Fail(kFn, rt->service->VoiceResult(message_id, result));
   });
 }
 

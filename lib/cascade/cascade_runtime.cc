@@ -48,12 +48,17 @@ void CascadeRuntime::Post(std::function<void()> fn) {
 template <typename T>
 T CascadeRuntime::Call(std::function<T()> fn) {
   bool running;
+  bool on_loop;
   {
     std::lock_guard<std::mutex> lock(mu_);
     running = running_ && !stop_;
+    on_loop = running_ && std::this_thread::get_id() == thread_.get_id();
   }
-  if (!running) return fn();   // not started: the caller's thread owns the engine
-  if (std::this_thread::get_id() == thread_.get_id()) return fn();  // e.g. from a sender
+  // Not started: the caller's thread owns the engine. From the loop's own
+  // thread (a channel adapter's callback calling back in, e.g. a PBX that
+  // reports a call result from inside its originate callback): the engine
+  // is between two calls there, so run it now rather than wait for ourselves.
+  if (!running || on_loop) return fn();
   auto promise = std::make_shared<std::promise<T>>();
   std::future<T> f = promise->get_future();
   Post([promise, fn = std::move(fn)] { promise->set_value(fn()); });
@@ -126,6 +131,9 @@ Status CascadeRuntime::Settle(DurationMillis timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mu_);
   if (!running_ || stop_) return StateError("the runtime is not running");
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    return StateError("Settle was called from the runtime's own thread (inside a callback)");
+  }
   // Done once a loop that started after this call found nothing to do.
   std::uint64_t start = loops_started_;
   auto settled = [&] { return idle_ && loops_done_ > start; };

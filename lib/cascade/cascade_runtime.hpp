@@ -23,7 +23,11 @@
 //
 // At start it re-sends, once, the messages whose outcome was unknown at a
 // crash (see durable_cascade.hpp). Public calls are thread-safe: they post
-// to the loop and wait for its answer.
+// to the loop and wait for its answer. Called from the loop's own thread (a
+// channel adapter's synchronous callback that calls back in, such as a PBX
+// originator reporting a result at once), they run at once instead: the
+// engine is between two calls there. Settle from that thread is kState;
+// Stop from it is not allowed.
 //
 // Metrics (`MetricsJson`, `MetricsPrometheus`): messages sent / accepted /
 // throttled / failed per channel, receipts, acknowledgements, resends,

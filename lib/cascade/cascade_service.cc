@@ -20,6 +20,7 @@
 #include "providers/http_directory.hpp"
 #include "providers/provider_crypto.hpp"
 #include "store/durable_cascade.hpp"
+#include "telephony/pbx_voice_sender.hpp"
 
 namespace lifeline {
 namespace {
@@ -46,6 +47,8 @@ struct ServiceConfig {
   TwilioOptions twilio_options;
   bool twilio_voice = true;
   bool validate_twilio_signatures = true;
+  bool pbx_voice = false;              // channels.voice.via == "pbx"
+  OutboundCallOptions pbx_options;
   bool sendgrid = false;
   SendGridOptions sendgrid_options;
   bool fcm = false;
@@ -95,6 +98,7 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
     if (c.store_path.empty()) s->Error("path", "must not be empty (\":memory:\" for no file)");
   }
   if (ConfigObject* ch = root.Object("channels")) {
+    bool twilio_voice_given = false;
     if (ConfigObject* t = ch->Object("twilio")) {
       c.twilio = true;
       TwilioOptions& o = c.twilio_options;
@@ -110,10 +114,42 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
       t->Int("max_segments", &o.max_segments, 1, 10);
       t->Int("timeout_ms", &o.timeout_ms, 1, 600'000);
       t->Bool("voice", &c.twilio_voice);
+      twilio_voice_given = t->Has("voice");
       t->Bool("validate_signatures", &c.validate_twilio_signatures);
       if (o.account_sid.empty()) t->Error("account_sid", "required");
       if (o.auth_token.empty()) t->Error("auth_token", "required");
       if (o.from.empty()) t->Error("from", "required, the E.164 sender");
+    }
+    if (ConfigObject* v = ch->Object("voice")) {
+      int via = 0;
+      v->Enum("via", &via, {"twilio", "pbx"});
+      c.pbx_voice = via == 1;
+      OutboundCallOptions& o = c.pbx_options;
+      const char* kPbxOnly[] = {"caller_id", "media_id", "ack_digit", "gather_prompt", "digit_timeout_ms",
+                                "ring_timeout_ms"};
+      if (!c.pbx_voice) {
+        if (!c.twilio) v->Error("via", "\"twilio\" needs channels.twilio");
+        else if (!c.twilio_voice) v->Error("via", "\"twilio\" contradicts channels.twilio.voice: false");
+        for (const char* key : kPbxOnly) {
+          if (v->Has(key)) v->Error(key, "only for \"via\": \"pbx\"");
+        }
+      } else if (twilio_voice_given && c.twilio_voice) {
+        v->Error("via", "\"pbx\" contradicts channels.twilio.voice: true");
+      }
+      v->String("caller_id", &o.caller_id);
+      v->String("media_id", &o.media_id);
+      std::string digit(1, o.ack_digit);
+      v->String("ack_digit", &digit);
+      v->String("gather_prompt", &o.gather_prompt_text);
+      v->Int("digit_timeout_ms", &o.digit_timeout_ms, 1, 600'000);
+      v->Int("ring_timeout_ms", &o.ring_timeout_ms, 1, 600'000);
+      if (digit.size() != 1) {
+        v->Error("ack_digit", "expected one of 0-9, * or #");
+      } else {
+        o.ack_digit = digit[0];
+        Status valid = o.Validate();
+        if (!valid.ok()) v->Error("ack_digit", "expected one of 0-9, * or #");
+      }
     }
     if (ConfigObject* g = ch->Object("sendgrid")) {
       c.sendgrid = true;
@@ -232,6 +268,7 @@ struct CascadeService::Impl {
   std::optional<SendGridWebhookVerifier> sendgrid_verifier;   // nullopt: unsigned accepted
   std::vector<std::unique_ptr<ChannelSender>> senders;
   std::unique_ptr<CascadeEventRelay> relay;  // outlives the runtime
+  PbxVoiceSender* pbx_voice = nullptr;       // in `senders`, when voice goes to the PBX
   std::unique_ptr<CascadeRuntime> runtime;   // last: stopped first
 
   std::atomic<std::int64_t> triggers{0};
@@ -243,6 +280,7 @@ struct CascadeService::Impl {
   std::atomic<std::int64_t> gather_digits{0};
   std::atomic<std::int64_t> ack_links{0};
   std::atomic<std::int64_t> unsigned_sendgrid_webhooks{0};
+  std::atomic<std::int64_t> voice_results{0};
 
   ~Impl() {
     if (runtime) runtime->Stop();
@@ -290,7 +328,14 @@ Result<std::unique_ptr<CascadeService>> CascadeService::Open(std::string_view co
   };
   if (c.twilio) {
     add(Channel::kSms, std::make_unique<TwilioSmsSender>(c.twilio_options, t, k));
-    if (c.twilio_voice) add(Channel::kVoice, std::make_unique<TwilioVoiceSender>(c.twilio_options, t, k));
+    if (c.twilio_voice && !c.pbx_voice) {
+      add(Channel::kVoice, std::make_unique<TwilioVoiceSender>(c.twilio_options, t, k));
+    }
+  }
+  if (c.pbx_voice) {
+    auto pbx = std::make_unique<PbxVoiceSender>(c.pbx_options);
+    impl->pbx_voice = pbx.get();
+    add(Channel::kVoice, std::move(pbx));
   }
   if (!c.ack_key.empty()) impl->ack_tokens = std::make_unique<AckTokens>(c.ack_key, c.ack_lifetime_ms);
   if (c.sendgrid) {
@@ -469,6 +514,36 @@ Result<std::string> CascadeService::IngestProviderCallback(std::string_view prov
   return IngestAnswer("reply", true, 1, 0);
 }
 
+Status CascadeService::SetVoiceOriginator(std::shared_ptr<CallOriginator> originator) {
+  if (impl_->pbx_voice == nullptr) {
+    return StateError("no PBX voice channel is configured (channels.voice.via is not \"pbx\")");
+  }
+  // On the loop's thread, between two sends: once this returns, the old
+  // originator is not called again.
+  PbxVoiceSender* pbx = impl_->pbx_voice;
+  impl_->runtime->Inspect([&](const CascadeEngine&) { pbx->SetOriginator(std::move(originator)); });
+  return Status::Ok();
+}
+
+Status CascadeService::VoiceResult(std::uint64_t message_id, const OutboundCallResult& result) {
+  if (impl_->pbx_voice == nullptr) {
+    return StateError("no PBX voice channel is configured (channels.voice.via is not \"pbx\")");
+  }
+  Status valid = ValidateOutboundCallResult(result);
+  if (!valid.ok()) return valid;
+  bool known = false;
+  bool voice = false;
+  impl_->runtime->Inspect([&](const CascadeEngine& e) {
+    const CascadeAttempt* a = e.FindAttempt(message_id);
+    known = a != nullptr;
+    voice = known && a->channel == Channel::kVoice;
+  });
+  if (!known) return NotFound("message_id: unknown message");
+  if (!voice) return NotFound("message_id: not a voice call");
+  ++impl_->voice_results;
+  return impl_->runtime->OnReceipt(message_id, AttemptStatusOf(result, impl_->pbx_voice->options().ack_digit));
+}
+
 Result<std::string> CascadeService::AckLink(std::string_view token) {
   if (!impl_->ack_tokens) return StateError("no sendgrid ack_key is configured");
   auto claim = impl_->ack_tokens->Verify(token, impl_->clock->Now());
@@ -533,6 +608,7 @@ std::string CascadeService::MetricsJson() {
   put("gather_digits", impl_->gather_digits.load());
   put("ack_links", impl_->ack_links.load());
   put("unsigned_sendgrid_webhooks", impl_->unsigned_sendgrid_webhooks.load());
+  put("voice_results", impl_->voice_results.load());
   put("directory_lookups_ok", impl_->lookup ? impl_->lookup->successes() : 0);
   put("directory_lookups_failed", impl_->lookup ? impl_->lookup->failures() : 0);
   return Serialize(d);
@@ -556,6 +632,7 @@ std::string CascadeService::MetricsPrometheus() {
   counter("lifeline_cascade_unsigned_sendgrid_webhooks_total",
           "SendGrid Event Webhook batches accepted unsigned (no webhook_public_key configured).",
           impl_->unsigned_sendgrid_webhooks.load());
+  counter("lifeline_cascade_voice_results_total", "PBX call results ingested.", impl_->voice_results.load());
   counter("lifeline_cascade_directory_lookups_failed_total",
           "Live directory lookups that failed (records flagged stale).",
           impl_->lookup ? impl_->lookup->failures() : 0);

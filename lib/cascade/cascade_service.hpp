@@ -4,10 +4,10 @@
 // one JSON configuration (every key in docs/cascade.md, "Runtime
 // configuration") it builds the stakeholder directory, the optional live
 // directory lookup over HTTP, the SQLite store (DurableCascade), the libcurl
-// transport, the channel adapters (Twilio SMS and Voice, SendGrid, FCM,
-// webhook), the email acknowledgement tokens, the trigger authenticator and
-// the CascadeRuntime with its one background thread, and it adds the
-// inbound side a host's web server needs:
+// transport, the channel adapters (Twilio SMS and Voice, or voice through
+// the host's PBX; SendGrid, FCM, webhook), the email acknowledgement tokens,
+// the trigger authenticator and the CascadeRuntime with its one background
+// thread, and it adds the inbound side a host's web server needs:
 //
 //   TriggerHttp            an authenticated trigger (HMAC-SHA256 or bearer)
 //   IngestProviderCallback Twilio status callbacks, inbound SMS replies and
@@ -16,6 +16,9 @@
 //                          when channels.sendgrid.webhook_public_key is set)
 //   AckLink                the single-use token of an email's link (single
 //                          use across restarts: redemptions are stored)
+//   VoiceResult            how a PBX call ended (with "channels.voice.via":
+//                          "pbx"; calls go out through the originator set
+//                          by SetVoiceOriginator)
 //
 // Example:
 //
@@ -38,6 +41,7 @@
 #include "lifeline/audit_sink.hpp"
 #include "lifeline/clock.hpp"
 #include "lifeline/http_transport.hpp"
+#include "lifeline/outbound_call.hpp"
 #include "lifeline/status.hpp"
 
 namespace lifeline {
@@ -99,6 +103,20 @@ class CascadeService {
   // The events since the last call, as the JSON array of
   // lifeline_cascade_take_events.
   std::string TakeEventsJson();
+
+  // The host's PBX (see lifeline/outbound_call.hpp and
+  // telephony/pbx_voice_sender.hpp); null removes it, and voice calls fail
+  // (the retry rule applies) until one is set. It is called on the
+  // runtime's thread; once this returns the previous one is not called
+  // again. kState unless "channels.voice.via" is "pbx".
+  Status SetVoiceOriginator(std::shared_ptr<CallOriginator> originator);
+
+  // How a PBX call ended, reported by the message id of its request: the
+  // receipt AttemptStatusOf(result, ack_digit). kState unless voice goes to
+  // the PBX, InvalidArgument for a bad result (ValidateOutboundCallResult),
+  // NotFound for an unknown message id or one that is not a voice call.
+  // Late and duplicate results are OK and change nothing.
+  Status VoiceResult(std::uint64_t message_id, const OutboundCallResult& result);
 
   Result<std::string> StateJson(const std::string& incident_id);
   std::string ListJson();

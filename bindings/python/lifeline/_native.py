@@ -242,6 +242,13 @@ _FUNCTIONS = [
       ctypes.POINTER(ctypes.c_uint64)]),
     ("lifeline_audit_close", _Status, [handle_p]),
     ("lifeline_audit_free", None, [handle_p]),
+    # --- cascade runtime: voice through the host's PBX --------------------------
+    # The originator's first argument is a const lifeline_voice_call*; the
+    # structure is declared (and the pointer cast) in cascade_runtime.py.
+    ("lifeline_cascade_runtime_set_voice_originator", _Status,
+     [handle_p, ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_int64_p, ctypes.c_void_p), ctypes.c_void_p]),
+    ("lifeline_cascade_runtime_voice_result", _Status,
+     [handle_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]),
 ]
 
 
