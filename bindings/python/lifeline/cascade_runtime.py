@@ -259,6 +259,7 @@ class CascadeRuntime(_native.Handle):
         return json.loads(_native.read_string(
             lambda buf, cap: lib.lifeline_cascade_runtime_take_events(self, buf, cap, None),
             initial=65536))
+
     def set_voice_originator(self, originate):
         """Places the cascade's voice calls through the host's PBX (needs
         ``"channels": {"voice": {"via": "pbx"}}``; StateError otherwise).
