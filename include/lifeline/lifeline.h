@@ -815,6 +815,7 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_set_audit(lifeline_cascade
 LIFELINE_API lifeline_status lifeline_cascade_runtime_take_events(lifeline_cascade_runtime_t* rt,
                                                                  char* out, size_t cap,
                                                                  size_t* needed);
+
 /* --- Voice through the host's PBX ------------------------------------------ */
 
 /* With "channels": {"voice": {"via": "pbx", ...}} in the configuration

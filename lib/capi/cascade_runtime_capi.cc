@@ -318,6 +318,9 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_take_events(lifeline_casca
     lifeline_status s = CopyOut(kFn, *rt->events_stash, out, cap, needed);
     if (s == LIFELINE_OK) rt->events_stash.reset();
     return s;
+  });
+}
+
 LIFELINE_API lifeline_status lifeline_cascade_runtime_set_voice_originator(
     lifeline_cascade_runtime_t* rt, lifeline_voice_originator originator, void* user_data) {
   static constexpr const char* kFn = "lifeline_cascade_runtime_set_voice_originator";
