@@ -1,7 +1,10 @@
 // The sans-I/O audit core: the line format, the chain hash, checkpoints,
 // segment headers and the verifier's findings, on in-memory chains.
 #include <catch2/catch.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -112,6 +115,106 @@ TEST_CASE("the canonical line is pinned byte for byte, hash included") {
   CHECK(lifeline::PeekAuditSeq(line) == 1);
 }
 
+namespace {
+
+// The content as RapidJSON's compact Writer writes it, member by member: the
+// reference AppendAuditContent's literal punctuation and fast path for
+// strings without escapes must match byte for byte.
+std::string ContentByRapidJson(const AuditRecord& r) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  auto str = [&w](const std::string& value) {
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  };
+  w.StartObject();
+  w.Key("seq");
+  w.Uint64(r.seq);
+  w.Key("time");
+  str(lifeline::FormatAuditTime(r.time));
+  w.Key("source");
+  w.String(lifeline::AuditSourceName(r.source));
+  const std::pair<const char*, const std::string*> members[] = {
+      {"incidentId", &r.incident_id}, {"callId", &r.call_id},   {"subject", &r.subject},
+      {"channel", &r.channel},        {"event", &r.event},      {"status", &r.status},
+      {"providerId", &r.provider_id}, {"detail", &r.detail}};
+  for (const auto& [key, value] : members) {
+    w.Key(key);
+    str(*value);
+  }
+  w.Key("pii");
+  w.StartObject();
+  for (const lifeline::StoredPii& field : r.pii) {
+    str(field.name);
+    w.StartObject();
+    if (!field.enc.empty()) {
+      w.Key("enc");
+      str(field.enc);
+    }
+    if (!field.psn.empty()) {
+      w.Key("psn");
+      str(field.psn);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  if (!r.pii_enc.empty()) {
+    w.Key("pii_enc");
+    str(r.pii_enc);
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+TEST_CASE("the content is byte for byte what RapidJSON's Writer writes, for any bytes") {
+  std::mt19937 rng(20240520);
+  // Every byte value, with the ones that are escaped (control characters,
+  // '"', '\\') and UTF-8 lead/continuation bytes over-represented.
+  auto random_text = [&rng](std::size_t max) {
+    static const char kSpecial[] = {'"', '\\', '\n', '\t', '\x01', '\x1f', '/', '\x7f',
+                                    '\xc3', '\xa9', '\xe2', '\x82', '\xac', ' '};
+    std::string text(std::uniform_int_distribution<std::size_t>(0, max)(rng), 'x');
+    for (char& c : text) {
+      unsigned pick = std::uniform_int_distribution<unsigned>(0, 9)(rng);
+      if (pick < 4) {
+        c = static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+      } else if (pick < 7) {
+        c = kSpecial[std::uniform_int_distribution<std::size_t>(0, sizeof kSpecial - 1)(rng)];
+      } else {
+        c = static_cast<char>('a' + pick);
+      }
+    }
+    return text;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    AuditRecord r;
+    r.seq = std::uniform_int_distribution<std::uint64_t>(1, UINT64_MAX)(rng);
+    r.time = std::uniform_int_distribution<std::int64_t>(0, 253402300799999LL)(rng);
+    r.source = static_cast<lifeline::AuditSource>(round % 4);
+    for (std::string* field : {&r.incident_id, &r.call_id, &r.subject, &r.channel, &r.event,
+                               &r.status, &r.provider_id, &r.detail}) {
+      *field = round % 3 == 0 ? std::string("plain-ascii_value.1") : random_text(40);
+    }
+    std::size_t fields = std::uniform_int_distribution<std::size_t>(0, 3)(rng);
+    for (std::size_t i = 0; i < fields; ++i) {
+      lifeline::StoredPii field;
+      field.name = round % 2 == 0 ? "f" + std::to_string(i) : random_text(8);
+      if (i != 1) field.enc = random_text(30);
+      if (i != 2 || field.enc.empty()) field.psn = random_text(30) + "p";
+      r.pii.push_back(field);
+    }
+    if (round % 5 == 1) r.pii_enc = random_text(30) + "e";
+    std::string content;
+    lifeline::AppendAuditContent(r, &content);
+    REQUIRE(content == ContentByRapidJson(r));
+  }
+  AuditRecord pinned = PinnedRecord();
+  std::string content = "prefix";
+  lifeline::AppendAuditContent(pinned, &content);
+  CHECK(content == "prefix" + ContentByRapidJson(pinned));
+}
+
 TEST_CASE("a parsed line gives back the record") {
   AuditRecord r = PinnedRecord();
   std::string line;
@@ -157,6 +260,36 @@ TEST_CASE("lines that are not records are refused with a reason") {
   upper[upper.size() - 3] = 'A';
   CHECK(lifeline::ParseAuditLine(upper, &out).message() ==
         "hash is not 64 lower-case hex digits");
+  // A line whose content is given, hashed correctly, so that only the
+  // member checks can refuse it.
+  auto hashed = [](const std::string& content) {
+    std::string hash = lifeline::AuditChainHash(lifeline::kAuditGenesisHash, content);
+    return content.substr(0, content.size() - 1) + ",\"prev_hash\":\"" +
+           lifeline::kAuditGenesisHash + "\",\"hash\":\"" + hash + "\"}";
+  };
+  AuditRecord sealed = PinnedRecord();
+  sealed.pii = {{"phone", "", "p1:abcd"}};
+  sealed.pii_enc = "k1:AAAA";
+  std::string content;
+  lifeline::AppendAuditContent(sealed, &content);
+  REQUIRE(lifeline::ParseAuditLine(hashed(content), &out).ok());
+  CHECK(out.pii_enc == "k1:AAAA");
+  std::string both = content;
+  both.replace(both.find("{\"psn\""), 1, "{\"enc\":\"k1:BBBB\",");
+  CHECK(lifeline::ParseAuditLine(hashed(both), &out).message() ==
+        "a record has both pii_enc and a per-field enc");
+  std::string renamed = content;
+  renamed.replace(renamed.find("pii_enc"), 7, "pii_xxx");
+  CHECK(lifeline::ParseAuditLine(hashed(renamed), &out).message() ==
+        "content does not have exactly the record members");
+  std::string empty = content;
+  empty.replace(empty.find("k1:AAAA"), 7, "");
+  CHECK(lifeline::ParseAuditLine(hashed(empty), &out).message() ==
+        "pii_enc is not a non-empty string");
+  std::string extra = content;
+  extra.insert(extra.size() - 1, ",\"more\":1");
+  CHECK(lifeline::ParseAuditLine(hashed(extra), &out).message() ==
+        "content does not have exactly the record members");
   CHECK(lifeline::PeekAuditSeq("{\"seq\":12,") == 12);
   CHECK(lifeline::PeekAuditSeq("{\"seq\":x,") == 0);
   CHECK(lifeline::PeekAuditSeq("{\"type\":\"link\"}") == 0);

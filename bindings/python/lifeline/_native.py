@@ -237,6 +237,9 @@ _FUNCTIONS = [
       ctypes.POINTER(ctypes.c_uint64)]),
     ("lifeline_audit_close", _Status, [handle_p]),
     ("lifeline_audit_free", None, [handle_p]),
+    ("lifeline_audit_purge_archive", _Status,
+     [handle_p, ctypes.c_int64, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64,
+      ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
 ]
 
 
