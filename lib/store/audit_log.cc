@@ -1031,11 +1031,12 @@ Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, boo
   std::string& data = batch->data;
   data.reserve(data.size() + built.contents.size() + n * 160);
   std::uint8_t prev[32];
+  audit_internal::HexDecode(head_hash, prev, sizeof prev);
   std::size_t begin = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    audit_internal::HexDecode(head_hash, prev, sizeof prev);
     std::uint8_t hash[32];
     audit_internal::Sha256Two(prev, sizeof prev, built.digests[i].data(), sizeof hash, hash);
+    std::memcpy(prev, hash, sizeof prev);
     data.append(built.contents, begin, built.ends[i] - begin);
     begin = built.ends[i];
     data.append(",\"prev_hash\":\"");
