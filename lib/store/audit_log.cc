@@ -836,6 +836,11 @@ Status AuditLog::Impl::SealFields(std::uint64_t seq, const Ticket& ticket, Build
   std::sort(b.to_seal.begin(), b.to_seal.end());
   std::string& plain = b.plain;
   plain.clear();
+  // Room for the whole object up front, so that no clear value is left
+  // behind in a buffer freed by growth (escapes may still need more).
+  std::size_t size = 2;
+  for (const auto& [name, value] : b.to_seal) size += name.size() + value.size() + 6;
+  plain.reserve(size);
   plain.push_back('{');
   for (std::size_t i = 0; i < b.to_seal.size(); ++i) {
     if (i > 0) plain.push_back(',');
@@ -847,6 +852,7 @@ Status AuditLog::Impl::SealFields(std::uint64_t seq, const Ticket& ticket, Build
   SealedAad(seq, ticket.data_kid, &b.aad);
   Status s = b.gcm.Seal(ticket.data_key, b.aad, plain, &b.sealed);
   SecureWipe(plain.data(), plain.size());
+  b.to_seal.clear();  // views into the caller's event
   if (!s.ok()) return s;
   out->assign(ticket.data_kid).append(1, ':');
   audit_internal::Base64Append(reinterpret_cast<const std::uint8_t*>(b.sealed.data()),
