@@ -523,3 +523,125 @@ TEST_CASE("checkpoint lines round-trip and are refused when malformed") {
   CHECK(lifeline::ParseAuditCheckpoint("{\"seq\":42}", &back).message() ==
         "checkpoint hash is not 64 lower-case hex digits");
 }
+
+TEST_CASE("purge manifest entries anchor the chain where the purged records ended") {
+  std::vector<std::string> lines = Chain(10);
+  auto entry_for = [&lines](std::uint64_t first, std::uint64_t last) {
+    lifeline::AuditPurgeEntry e;
+    e.segment.first_seq = first;
+    e.segment.last_seq = last;
+    e.segment.count = last - first + 1;
+    AuditRecord r;
+    REQUIRE(lifeline::ParseAuditLine(lines[first - 1], &r).ok());
+    e.segment.first_prev_hash = r.prev_hash;
+    e.segment.last_hash = HashOf(lines[last - 1]);
+    e.kid = "c1";
+    e.mac = std::string(64, 'a');
+    return e;
+  };
+  SECTION("two entries, then the remaining records") {
+    AuditChainVerifier v;
+    v.AddCheckpoint(CheckpointAt(lines, 5), true);
+    v.AddPurged(entry_for(1, 3), true);
+    v.AddPurged(entry_for(4, 5), true);
+    for (std::size_t i = 5; i < lines.size(); ++i) v.AddLine(lines[i]);
+    AuditVerifyReport r = v.Finish();
+    INFO(r.ToJson());
+    CHECK(r.ok());
+    CHECK(r.purged_segments == 2);
+    CHECK(r.purged_through == 5);
+    CHECK(r.first_seq == 6);
+    CHECK(r.records == 5);
+  }
+  SECTION("a checkpoint that disagrees with an entry's last hash") {
+    AuditChainVerifier v;
+    AuditCheckpoint cp = CheckpointAt(lines, 5);
+    cp.hash = HashOf(lines[3]);
+    v.AddCheckpoint(cp, true);
+    v.AddPurged(entry_for(1, 5), true);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kBadPurgeManifest);
+    CHECK(r.first_bad_seq == 5);
+    CHECK(r.message ==
+          "checkpoint at seq 5 does not match the purge manifest's last hash for seqs 1-5");
+  }
+  SECTION("the first remaining record does not link to the last purged hash") {
+    AuditChainVerifier v;
+    lifeline::AuditPurgeEntry e = entry_for(1, 5);
+    e.segment.last_hash = HashOf(lines[3]);
+    v.AddPurged(e, true);
+    for (std::size_t i = 5; i < lines.size(); ++i) v.AddLine(lines[i]);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kEdited);
+    CHECK(r.first_bad_seq == 6);
+  }
+  SECTION("an entry after records") {
+    AuditChainVerifier v;
+    v.AddLine(lines[0]);
+    v.AddPurged(entry_for(2, 3), true);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kBadPurgeManifest);
+    CHECK(r.message == "the purge manifest entry for seqs 2-3 comes after records that were kept");
+  }
+  SECTION("without the manifest, an ARCHIVE_PURGED record explains the gap") {
+    std::vector<std::string> rest(lines.begin() + 5, lines.end());
+    AuditRecord purge;
+    purge.seq = 11;
+    purge.time = 1716215530000LL;
+    purge.source = lifeline::AuditSource::kAudit;
+    purge.event = "ARCHIVE_PURGED";
+    purge.detail = "{\"operation\":\"purge\",\"first_seq\":1,\"last_seq\":5}";
+    purge.prev_hash = HashOf(lines[9]);
+    std::string line;
+    lifeline::AppendAuditLine(&purge, &line);
+    CHECK(lifeline::AuditPurgedThrough(purge) == 5);
+    rest.push_back(line);
+    AuditVerifyReport r = Verify(rest);
+    CHECK(r.finding == AuditFinding::kBadPurgeManifest);
+    CHECK(r.first_bad_seq == 1);
+    CHECK(r.message ==
+          "seqs 1-5 were purged (ARCHIVE_PURGED record at seq 11) but the purge manifest does not "
+          "account for them (it was truncated or removed)");
+    // Without that record it is a plain deletion.
+    rest.pop_back();
+    CHECK(Verify(rest).finding == AuditFinding::kDeleted);
+  }
+}
+
+TEST_CASE("purge manifest entries round-trip and are refused when malformed") {
+  lifeline::AuditPurgeEntry e;
+  e.segment = {1, 500, 500, std::string(64, '0'), std::string(64, 'b')};
+  e.max_time = 1716215520000LL;
+  e.cutoff = 1716215530000LL;
+  e.purged_at = 1732000000000LL;
+  e.audit_seq = 1234;
+  e.kid = "c1";
+  e.mac = std::string(64, 'c');
+  std::string line = lifeline::FormatAuditPurgeEntry(e);
+  CHECK(line ==
+        "{\"purged\":1,\"first_seq\":1,\"last_seq\":500,\"count\":500,\"first_prev_hash\":\"" +
+            std::string(64, '0') + "\",\"last_hash\":\"" + std::string(64, 'b') +
+            "\",\"max_time\":\"2024-05-20T14:32:00.000Z\",\"cutoff\":\"2024-05-20T14:32:10.000Z\","
+            "\"purged_at\":\"2024-11-19T07:06:40.000Z\",\"audit_seq\":1234,\"kid\":\"c1\",\"mac\":\"" +
+            std::string(64, 'c') + "\"}");
+  CHECK(lifeline::AuditPurgeMessage(e) ==
+        "lifeline-audit-purge/v1\n1\n500\n" + std::string(64, '0') + "\n" + std::string(64, 'b') +
+            "\n1716215520000\n1716215530000\n1732000000000\n1234");
+  lifeline::AuditPurgeEntry back;
+  REQUIRE(lifeline::ParseAuditPurgeEntry(line, &back).ok());
+  CHECK(lifeline::AuditPurgeMessage(back) == lifeline::AuditPurgeMessage(e));
+  CHECK(back.mac == e.mac);
+  auto refused = [](std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    lifeline::AuditPurgeEntry out;
+    return lifeline::ParseAuditPurgeEntry(text, &out).message();
+  };
+  CHECK(refused(line, "\"count\":500", "\"count\":499") ==
+        "purge manifest entry boundaries are inconsistent");
+  CHECK(refused(line, "\"purged\":1", "\"purged\":2") == "purge manifest entry version is not 1");
+  CHECK(refused(line, "2024-05-20T14:32:00.000Z", "yesterday") ==
+        "purge manifest entry max_time is not RFC 3339 UTC with milliseconds");
+  CHECK(refused(line, "\"audit_seq\":1234", "\"audit_seq\":\"x\"") ==
+        "purge manifest entry audit_seq is not an integer");
+  CHECK(refused(line, "\"kid\":\"c1\"", "\"kid\":\"\"") == "purge manifest entry kid is missing");
+}

@@ -407,3 +407,24 @@ TEST_CASE("a purge cut short is finished on open; a damaged archive is never pur
     CHECK_FALSE(std::filesystem::exists(dir + "/archive/purged.jsonl"));
   }
 }
+
+TEST_CASE("the SQLite store purges and verifies the same way") {
+  std::string dir = FreshDir("purge_sqlite");
+  auto options = TestOptions(dir, TestKeys());
+  options.store = lifeline::AuditStoreKind::kSqlite;
+  options.segment_max_records = 5;
+  {
+    auto log = MustOpen(options);
+    for (int i = 0; i < 30; ++i) REQUIRE(log->Append(EventOf(i, kT0 + i * 10 * kDay)).ok());
+    REQUIRE(log->Archive(kNow).ok());
+    AuditPurgeSummary summary = MustPurge(*log, kT0 + 105 * kDay, kNow);
+    CHECK(summary.records == 10);
+    REQUIRE(log->Close().ok());
+  }
+  AuditVerifyReport r = VerifyDir(options);
+  CHECK(r.ok());
+  CHECK(r.purged_through == 10);
+  CHECK(r.records == 21);
+  auto log = MustOpen(options);
+  CHECK(log->head_seq() == 31);
+}
