@@ -6,6 +6,7 @@
 //                                [--from T] [--to T] [--role ROLE]
 //                                [--credentials-file FILE] [--now T]
 //   lifeline-audit archive       --config FILE [--now T]
+//   lifeline-audit purge         --config FILE --before T --credentials-file FILE [--now T]
 //   lifeline-audit verify-export --config FILE --export FILE
 //
 // T is milliseconds since the epoch or RFC 3339 UTC ("2024-05-20T14:32:00.000Z").
@@ -20,6 +21,14 @@
 // where `ps` would show it), checked against --credentials-file: a JSON object
 // of role to the lower-case hex SHA-256 of its credential, in a file no one
 // but its owner may read or write (0600 or stricter).
+//
+// Purging archive segments: `purge` deletes, for good, the oldest archive
+// segments whose records are all older than --before (which must not be
+// later than --now minus the retention period), keeping their chain
+// boundaries in the purge manifest. It acts as role bcp_admin: the
+// credential comes from LIFELINE_AUDIT_CREDENTIAL and is checked against
+// the "bcp_admin" entry of --credentials-file. The purge, or its refusal,
+// is recorded in the trail.
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
@@ -49,6 +58,8 @@ int Usage() {
                "                                    [--call ID] [--from T] [--to T] [--role ROLE]\n"
                "                                    [--credentials-file FILE] [--now T]\n"
                "       lifeline-audit archive       --config FILE [--now T]\n"
+               "       lifeline-audit purge         --config FILE --before T\n"
+               "                                    --credentials-file FILE [--now T]\n"
                "       lifeline-audit verify-export --config FILE --export FILE\n"
                "T: ms since the epoch, or RFC 3339 UTC like 2024-05-20T14:32:00.000Z\n");
   return kError;
@@ -93,6 +104,18 @@ lifeline::Status LoadCredentials(const std::string& path, std::map<std::string, 
     (*out)[it->name.GetString()] = it->value.GetString();
   }
   return lifeline::Status::Ok();
+}
+
+// Checks credentials against the file's SHA-256 hashes, per role.
+lifeline::CredentialVerifier HashVerifier(std::map<std::string, std::string> hashes) {
+  return [hashes = std::move(hashes)](std::string_view role, std::string_view credential) {
+    auto it = hashes.find(std::string(role));
+    if (it == hashes.end()) return false;
+    std::uint8_t digest[32];
+    lifeline::audit_internal::Sha256(credential, digest);
+    std::string hex = lifeline::audit_internal::HexEncode(digest, sizeof digest);
+    return CRYPTO_memcmp(hex.data(), it->second.data(), hex.size()) == 0;
+  };
 }
 
 }  // namespace
@@ -156,6 +179,36 @@ int main(int argc, char** argv) {
     return kOk;
   }
 
+  if (command == "purge") {
+    std::string before = take("before");
+    std::string credentials_file = take("credentials-file");
+    if (before.empty() || credentials_file.empty() || !args.empty()) return Usage();
+    lifeline::UnixMillis cutoff = 0;
+    if (!ParseTime(before, &cutoff)) return Error("--before is not a time: " + before);
+    std::map<std::string, std::string> hashes;
+    s = LoadCredentials(credentials_file, &hashes);
+    if (!s.ok()) return Error(s.message());
+    options.verify_credential = HashVerifier(std::move(hashes));
+    lifeline::AuditReader admin;
+    admin.role = "bcp_admin";
+    const char* credential = std::getenv("LIFELINE_AUDIT_CREDENTIAL");
+    admin.credential = credential != nullptr ? credential : "";
+    auto log = lifeline::AuditLog::Open(options);
+    if (!log.ok()) return Error(log.status().message());
+    auto summary = (*log)->PurgeArchive(cutoff, admin, now);
+    lifeline::Status closed = (*log)->Close();
+    if (!summary.ok()) return Error(summary.status().message());
+    if (!closed.ok()) return Error(closed.message());
+    std::printf("{\"segments\":%llu,\"records\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,"
+                "\"audit_seq\":%llu}\n",
+                static_cast<unsigned long long>(summary->segments),
+                static_cast<unsigned long long>(summary->records),
+                static_cast<unsigned long long>(summary->first_seq),
+                static_cast<unsigned long long>(summary->last_seq),
+                static_cast<unsigned long long>(summary->audit_seq));
+    return kOk;
+  }
+
   if (command == "export") {
     lifeline::AuditFilter filter;
     std::string out = take("out");
@@ -177,14 +230,7 @@ int main(int argc, char** argv) {
       if (!s.ok()) return Error(s.message());
       const char* credential = std::getenv("LIFELINE_AUDIT_CREDENTIAL");
       reader.credential = credential != nullptr ? credential : "";
-      options.verify_credential = [hashes](std::string_view role, std::string_view credential) {
-        auto it = hashes.find(std::string(role));
-        if (it == hashes.end()) return false;
-        std::uint8_t digest[32];
-        lifeline::audit_internal::Sha256(credential, digest);
-        std::string hex = lifeline::audit_internal::HexEncode(digest, sizeof digest);
-        return CRYPTO_memcmp(hex.data(), it->second.data(), hex.size()) == 0;
-      };
+      options.verify_credential = HashVerifier(std::move(hashes));
     }
     auto log = lifeline::AuditLog::Open(options);
     if (!log.ok()) return Error(log.status().message());

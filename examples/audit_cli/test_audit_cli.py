@@ -90,6 +90,54 @@ class AuditCliTest(unittest.TestCase):
         with open(export, encoding="utf-8") as f:
             self.assertIn("+15553000007", f.read())
 
+    def test_purge(self):
+        # 10 events 30 days apart; archived at 2025-05-20 (day 365): seqs 1-7
+        # (days 0-180) in segments of 3: 1-3, 4-6, 7-7.
+        code, out, err = run("archive", "--config", self.config_path,
+                             "--now", "2025-05-20T14:32:00.000Z")
+        self.assertEqual(code, 0, err)
+        creds = os.path.join(self.dir, "creds.json")
+        with open(creds, "w", encoding="utf-8") as f:
+            json.dump({"bcp_admin": hashlib.sha256(b"adm1n").hexdigest()}, f)
+        os.chmod(creds, 0o600)
+        args = ("purge", "--config", self.config_path, "--credentials-file", creds,
+                "--now", "2025-05-20T14:32:00.000Z")
+        admin = {"LIFELINE_AUDIT_CREDENTIAL": "adm1n"}
+        # Inside the retention period (after 2024-11-21): refused.
+        code, _, err = run(*(args + ("--before", "2024-12-01T00:00:00.000Z")), env=admin)
+        self.assertEqual(code, 2)
+        self.assertIn("is inside the retention period", err)
+        code, _, err = run(*(args + ("--before", "2024-08-01T00:00:00.000Z")),
+                           env={"LIFELINE_AUDIT_CREDENTIAL": "wrong"})
+        self.assertEqual(code, 2)
+        self.assertIn("the credential for role 'bcp_admin' was not accepted", err)
+        # Days 0-150 before 2024-10-25 (day 158): segments 1-3 and 4-6 go.
+        code, out, err = run(*(args + ("--before", "2024-10-25T00:00:00.000Z")), env=admin)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(json.loads(out), {"segments": 2, "records": 6, "first_seq": 1,
+                                           "last_seq": 6, "audit_seq": 12})
+        code, out, err = run(*(args + ("--before", "2024-10-25T00:00:00.000Z")), env=admin)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(json.loads(out)["segments"], 0)
+        code, out, err = run("verify", "--config", self.config_path)
+        self.assertEqual(code, 0, err)
+        report = json.loads(out)
+        self.assertEqual((report["purged_segments"], report["purged_through"]), (2, 6))
+        # A purge needs the credentials file, and --before.
+        code, _, err = run("purge", "--config", self.config_path, "--before", "0", env=admin)
+        self.assertEqual(code, 2)
+        self.assertIn("usage", err)
+        # The manifest tampered with: damage (exit 1), named.
+        manifest = os.path.join(self.dir, "log", "archive", "purged.jsonl")
+        with open(manifest, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        with open(manifest, "w", encoding="utf-8") as f:
+            f.write(lines[1] + "\n")
+        code, out, _ = run("verify", "--config", self.config_path)
+        self.assertEqual(code, 1)
+        report = json.loads(out)
+        self.assertEqual((report["kind"], report["first_bad_seq"]), ("bad_purge_manifest", 1))
+
     def test_tampering_exits_1_and_names_the_seq(self):
         path = os.path.join(self.dir, "log", "audit.log")
         with open(path, encoding="utf-8") as f:

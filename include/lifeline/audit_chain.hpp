@@ -13,8 +13,13 @@
 //   {"seq":7,"time":"2024-05-20T14:32:00.123Z","source":"cascade",
 //    "incidentId":"INC-1","callId":"","subject":"","channel":"sms",
 //    "event":"DELIVERY_ATTEMPT","status":"DELIVERED","providerId":"twilio",
-//    "detail":"","pii":{"phone":{"enc":"k1:BASE64","psn":"p1:HEX"}},
+//    "detail":"","pii":{"phone":{"psn":"p1:HEX"}},"pii_enc":"k1:BASE64",
 //    "prev_hash":"<64 hex>","hash":"<64 hex>"}
+//
+// `pii_enc` is present only in records with encrypted fields: one
+// AES-256-GCM message holding all of them. Records written before it
+// existed carry a ciphertext per field instead ({"enc":...,"psn":...});
+// both forms parse and verify.
 //
 // The *content* of a record is the line without its `prev_hash` and `hash`
 // members: the bytes up to `,"prev_hash":` followed by `}`. The chain hash is
@@ -50,9 +55,11 @@ namespace lifeline {
 // The prev_hash of the first record: 64 '0' characters.
 extern const char kAuditGenesisHash[65];
 
-// A protected PII field as stored. `enc` is "<key id>:<base64 of nonce(12) |
-// ciphertext | tag(16)>" (AES-256-GCM), `psn` is "<key id>:<hex of
-// HMAC-SHA256(value)>"; either may be empty, never both.
+// A protected PII field as stored. `psn` is "<key id>:<hex of
+// HMAC-SHA256(value)>". `enc` is the per-field ciphertext of the first
+// record format, "<key id>:<base64 of nonce(12) | ciphertext | tag(16)>"
+// (AES-256-GCM); it is only read, never written: encrypted values now live
+// together in AuditRecord::pii_enc. Either may be empty, never both.
 struct StoredPii {
   std::string name;
   std::string enc;
@@ -73,6 +80,12 @@ struct AuditRecord {
   std::string provider_id;
   std::string detail;
   std::vector<StoredPii> pii;  // sorted by name, names unique
+  // The record's encrypted fields, sealed together: "<key id>:<base64 of
+  // nonce(12) | ciphertext | tag(16)>", AES-256-GCM over the JSON object of
+  // field name to clear value, with the AAD bound to seq and key id
+  // (docs/audit.md, "PII protection"). Empty when no field is encrypted,
+  // and then absent from the line. Never set together with a StoredPii::enc.
+  std::string pii_enc;
   std::string prev_hash;       // 64 lower-case hex digits
   std::string hash;            // 64 lower-case hex digits
 };
@@ -155,6 +168,44 @@ std::string FormatAuditSegmentHeader(const AuditSegmentHeader& header);
 Status ParseAuditSegmentHeader(std::string_view line, AuditSegmentHeader* out);
 
 // ---------------------------------------------------------------------------
+// Purged segments
+// ---------------------------------------------------------------------------
+
+// One archive segment deleted by a purge, as the purge manifest
+// (archive/purged.jsonl) records it, one line each:
+//   {"purged":1,"first_seq":1,"last_seq":500,"count":500,
+//    "first_prev_hash":"<64 hex>","last_hash":"<64 hex>",
+//    "max_time":"<RFC 3339>","cutoff":"<RFC 3339>","purged_at":"<RFC 3339>",
+//    "audit_seq":1234,"kid":"c1","mac":"<64 hex>"}
+// The segment's chain boundaries let the first remaining record link to a
+// proven predecessor. The MAC (HMAC-SHA256 under the checkpoint key `kid`)
+// covers every other member (AuditPurgeMessage), so an entry cannot be
+// edited or forged without that key.
+struct AuditPurgeEntry {
+  AuditSegmentHeader segment;   // the deleted segment's boundaries
+  UnixMillis max_time = 0;      // its youngest record's time
+  UnixMillis cutoff = 0;        // the purge's cutoff: every record was older
+  UnixMillis purged_at = 0;     // when (the `now` of the purge)
+  std::uint64_t audit_seq = 0;  // the ARCHIVE_PURGED record of that purge
+  std::string kid;
+  std::string mac;
+};
+
+// The bytes the purge entry's MAC is computed over:
+// "lifeline-audit-purge/v1\n<first_seq>\n<last_seq>\n<first_prev_hash>\n
+// <last_hash>\n<max_time ms>\n<cutoff ms>\n<purged_at ms>\n<audit_seq>".
+std::string AuditPurgeMessage(const AuditPurgeEntry& entry);
+
+// The manifest line for `entry` (no newline), and its parser (the MAC is not
+// checked here). Errors name the member, never a value.
+std::string FormatAuditPurgeEntry(const AuditPurgeEntry& entry);
+Status ParseAuditPurgeEntry(std::string_view line, AuditPurgeEntry* out);
+
+// What an ARCHIVE_PURGED record says it removed: the `last_seq` member of
+// its detail. 0 for any other record (or a detail without it).
+std::uint64_t AuditPurgedThrough(const AuditRecord& record);
+
+// ---------------------------------------------------------------------------
 // Verification
 // ---------------------------------------------------------------------------
 
@@ -167,10 +218,13 @@ enum class AuditFinding {
   kTruncated,       // the chain ends before the last checkpoint's seq
   kBadCheckpoint,   // a checkpoint fails its MAC or disagrees with the chain
   kCorruptArchive,  // an archive segment cannot be read or contradicts its header
+  kBadPurgeManifest,  // the purge manifest fails its MAC, does not chain, is
+                      // missing what a purge removed, or disagrees with a
+                      // segment that is still present
 };
 
 // "ok", "edited", "deleted", "reordered", "truncated", "bad_checkpoint",
-// "corrupt_archive".
+// "corrupt_archive", "bad_purge_manifest".
 const char* AuditFindingName(AuditFinding finding);
 
 // The outcome of a verification.
@@ -186,6 +240,8 @@ struct AuditVerifyReport {
   std::uint64_t last_seq = 0;       // last good seq
   std::string head_hash;            // hash of last_seq
   std::uint64_t torn_tail_bytes = 0;  // an unterminated final line, ignored
+  std::uint64_t purged_segments = 0;  // purge manifest entries accepted
+  std::uint64_t purged_through = 0;   // the last purged seq: the walk starts after it
 
   bool ok() const { return finding == AuditFinding::kOk; }
 
@@ -194,8 +250,9 @@ struct AuditVerifyReport {
 };
 
 // Walks a chain line by line and reports its first bad seq. Feed, in chain
-// order: optional checkpoints first (AddCheckpoint), then for each archive
-// segment BeginSegment, its lines, EndSegment; then the live lines; then an
+// order: optional checkpoints first (AddCheckpoint), then the purge
+// manifest's entries (AddPurged), then for each archive segment
+// BeginSegment, its lines, EndSegment; then the live lines; then an
 // unterminated final chunk, if any, with AddTornTail. Finish() gives the
 // verdict. After a finding the verifier keeps reading only as far as it
 // needs to tell "deleted" from "reordered"; `done()` says when more input
@@ -215,6 +272,17 @@ class AuditChainVerifier {
   // Accepts the first line's seq and prev_hash as the anchor instead of
   // requiring seq 1 and the genesis hash (for exports, which start mid-chain).
   void StartAnywhere();
+
+  // A purged segment, from the purge manifest, in seq order and before any
+  // line. `mac_ok` is whether its MAC verified. The entries must chain from
+  // seq 1 and the genesis hash; the chain then continues after the last one,
+  // from its last_hash. A failed MAC or a break is kBadPurgeManifest.
+  void AddPurged(const AuditPurgeEntry& entry, bool mac_ok);
+
+  // Something else wrong with the purge manifest or a purged segment (an
+  // unreadable manifest line, a segment still present that contradicts its
+  // entry). It is a finding.
+  void ReportBadPurgeManifest(std::uint64_t seq, std::string message);
 
   // Archive segment boundaries, checked against the lines that follow.
   void BeginSegment(const AuditSegmentHeader& header);
@@ -278,6 +346,10 @@ class AuditChainVerifier {
   std::map<std::uint64_t, std::string> last_segment_hashes_;
   bool live_ = false;
   bool final_ = false;
+  // The furthest seq an ARCHIVE_PURGED record says was purged, and where
+  // that record is: a gap it explains is a manifest problem, not a deletion.
+  std::uint64_t claimed_purged_through_ = 0;
+  std::uint64_t claimed_purge_record_ = 0;
 };
 
 }  // namespace lifeline

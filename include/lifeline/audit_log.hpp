@@ -14,13 +14,16 @@
 //   audit.checkpoints  HMAC checkpoints over the chain head, JSON Lines
 //   archive/seg-<first>-<last>.jsonl.gz   gzip segments of old records
 //   archive/index.sqlite                  incidentId/time index of the archive
+//   archive/purged.jsonl                  boundaries of purged segments (MAC'd)
 //   LOCK               held (flock) by the one process that has the log open
 //
 // Every `checkpoint_every` records, and on Flush/Close, a checkpoint (HMAC
 // under a key separate from the data keys) is appended to audit.checkpoints,
 // so removing records from the end is detected too. `Archive(now)` moves the
 // records older than the retention period into compressed segments that
-// carry their chain boundaries; `Verify` walks the segments, the live store
+// carry their chain boundaries, and `PurgeArchive` deletes the oldest of them
+// for good, keeping those boundaries in a MAC'd manifest; `Verify` walks the
+// manifest, the segments, the live store
 // and the checkpoints and names the first bad seq; `Export` writes JSON
 // Lines for a SIEM with a chain proof a compliance officer can check alone
 // (`VerifyAuditExport`).
@@ -191,6 +194,15 @@ struct AuditExportSummary {
   bool decrypted = false;          // whether clear PII lines were written
 };
 
+// What a purge removed.
+struct AuditPurgeSummary {
+  std::uint64_t segments = 0;   // archive segment files deleted
+  std::uint64_t records = 0;    // records they held
+  std::uint64_t first_seq = 0;  // the first and last seq removed (0 when nothing was)
+  std::uint64_t last_seq = 0;
+  std::uint64_t audit_seq = 0;  // the ARCHIVE_PURGED record (0 when nothing was removed)
+};
+
 class AuditLog final : public AuditSink {
  public:
   // Opens (or creates) the log in options.dir: takes the directory lock,
@@ -244,6 +256,27 @@ class AuditLog final : public AuditSink {
   // Moves every record older than `now - retention` (the longest such
   // prefix of the chain) into archive segments. Returns how many moved.
   Result<std::uint64_t> Archive(UnixMillis now);
+
+  // Deletes the oldest archive segments whose records are all older than
+  // `cutoff`, for good. What the chain needs of them stays: each one's
+  // boundaries (first and last seq, first prev_hash, last hash) go to the
+  // purge manifest (archive/purged.jsonl), MAC'd with the checkpoint key, so
+  // Verify still proves the remaining history from the last purged hash.
+  //
+  // Only `admin.role` "bcp_admin" with a credential the CredentialVerifier
+  // accepts may purge; anyone else gets LIFELINE_E_INVALID_ARGUMENT, and the
+  // attempt is recorded (PURGE_DENIED). `cutoff` must not be later than
+  // `now - retention` (the safety floor): LIFELINE_E_INVALID_ARGUMENT, nothing
+  // recorded. Purging stops at the first segment holding a record at or
+  // after `cutoff` (segments are purged oldest first, never from the middle),
+  // and refuses (LIFELINE_E_STATE) an archive that does not verify up to
+  // there. The purge is recorded (ARCHIVE_PURGED, source "audit", subject the
+  // role, detail the range) before anything is deleted, then the manifest is
+  // made durable, then the files are deleted; a crash in between is finished
+  // on the next open. Idempotent: when nothing is left to purge it returns an
+  // empty summary and records nothing.
+  Result<AuditPurgeSummary> PurgeArchive(UnixMillis cutoff, const AuditReader& admin,
+                                         UnixMillis now);
 
   // Calls `fn` for each record matching `filter`, archived ones included, in
   // seq order, until it returns false. PII is decrypted only for a

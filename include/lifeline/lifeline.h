@@ -1229,11 +1229,15 @@ typedef enum lifeline_audit_finding {
   LIFELINE_AUDIT_REORDERED = 3,       /* a seq is out of place */
   LIFELINE_AUDIT_TRUNCATED = 4,       /* the chain ends before its last checkpoint */
   LIFELINE_AUDIT_BAD_CHECKPOINT = 5,  /* a checkpoint fails its MAC or the chain */
-  LIFELINE_AUDIT_CORRUPT_ARCHIVE = 6  /* an archive segment cannot be read */
+  LIFELINE_AUDIT_CORRUPT_ARCHIVE = 6, /* an archive segment cannot be read */
+  LIFELINE_AUDIT_BAD_PURGE_MANIFEST = 7 /* the purge manifest fails its MAC, does not
+                                           chain, lacks what a purge removed, or
+                                           contradicts a segment still present */
 } lifeline_audit_finding;
 
 /* "ok", "edited", "deleted", "reordered", "truncated", "bad_checkpoint",
- * "corrupt_archive"; "unknown" otherwise. Static string. */
+ * "corrupt_archive", "bad_purge_manifest"; "unknown" otherwise. Static
+ * string. */
 LIFELINE_API const char* lifeline_audit_finding_str(lifeline_audit_finding finding);
 
 /* Opens (or creates) the log described by config_json. key_callback is
@@ -1323,6 +1327,31 @@ LIFELINE_API lifeline_status lifeline_audit_close(lifeline_audit_t* log);
 
 /* Closes (if needed) and frees the handle. NULL is harmless. */
 LIFELINE_API void lifeline_audit_free(lifeline_audit_t* log);
+
+/* Deletes, for good, the oldest archive segments whose records are all older
+ * than cutoff_unix_ms. Their chain boundaries go to a purge manifest
+ * (archive/purged.jsonl, MAC'd with the checkpoint key), so verify still
+ * proves the remaining history; a tampered or missing manifest is
+ * LIFELINE_AUDIT_BAD_PURGE_MANIFEST.
+ *
+ * Only role "bcp_admin" with a credential the verifier set by
+ * lifeline_audit_set_credential_verifier accepts may purge; any other role
+ * or credential gives LIFELINE_E_INVALID_ARGUMENT and is recorded as
+ * PURGE_DENIED. cutoff_unix_ms later than now_unix_ms minus the retention
+ * period gives LIFELINE_E_INVALID_ARGUMENT (the safety floor). An archive
+ * that does not verify up to the cutoff gives LIFELINE_E_STATE and nothing
+ * is purged. The purge is recorded (ARCHIVE_PURGED) before anything is
+ * deleted. Purging again with the same cutoff removes and records nothing.
+ * role and credential are required; both times must lie between
+ * 1970-01-01 and 9999-12-31. *out_segments and *out_records (each may be
+ * NULL) receive how many segments and records were removed. */
+LIFELINE_API lifeline_status lifeline_audit_purge_archive(lifeline_audit_t* log,
+                                                          int64_t cutoff_unix_ms,
+                                                          const char* role,
+                                                          const char* credential,
+                                                          int64_t now_unix_ms,
+                                                          uint64_t* out_segments,
+                                                          uint64_t* out_records);
 
 #ifdef __cplusplus
 } /* extern "C" */

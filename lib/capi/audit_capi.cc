@@ -169,6 +169,7 @@ lifeline_audit_finding FindingOf(lifeline::AuditFinding finding) {
     case lifeline::AuditFinding::kTruncated: return LIFELINE_AUDIT_TRUNCATED;
     case lifeline::AuditFinding::kBadCheckpoint: return LIFELINE_AUDIT_BAD_CHECKPOINT;
     case lifeline::AuditFinding::kCorruptArchive: return LIFELINE_AUDIT_CORRUPT_ARCHIVE;
+    case lifeline::AuditFinding::kBadPurgeManifest: return LIFELINE_AUDIT_BAD_PURGE_MANIFEST;
   }
   return LIFELINE_AUDIT_EDITED;
 }
@@ -199,6 +200,7 @@ LIFELINE_API const char* lifeline_audit_finding_str(lifeline_audit_finding findi
     case LIFELINE_AUDIT_TRUNCATED: return "truncated";
     case LIFELINE_AUDIT_BAD_CHECKPOINT: return "bad_checkpoint";
     case LIFELINE_AUDIT_CORRUPT_ARCHIVE: return "corrupt_archive";
+    case LIFELINE_AUDIT_BAD_PURGE_MANIFEST: return "bad_purge_manifest";
   }
   return "unknown";
 }
@@ -410,5 +412,44 @@ LIFELINE_API lifeline_status lifeline_audit_close(lifeline_audit_t* log) {
 }
 
 LIFELINE_API void lifeline_audit_free(lifeline_audit_t* log) { delete log; }
+
+LIFELINE_API lifeline_status lifeline_audit_purge_archive(lifeline_audit_t* log,
+                                                          int64_t cutoff_unix_ms,
+                                                          const char* role,
+                                                          const char* credential,
+                                                          int64_t now_unix_ms,
+                                                          uint64_t* out_segments,
+                                                          uint64_t* out_records) {
+  static constexpr const char* kFn = "lifeline_audit_purge_archive";
+  // 9999-12-31T23:59:59.999Z, the last time a record can carry.
+  static constexpr int64_t kMaxTime = 253402300799999LL;
+  LIFELINE_REQUIRE_NOT_NULL(kFn, log);
+  if (lifeline_status st = CheckString(kFn, "role", role); st != LIFELINE_OK) return st;
+  if (lifeline_status st = CheckString(kFn, "credential", credential); st != LIFELINE_OK) return st;
+  if (cutoff_unix_ms < 0 || cutoff_unix_ms > kMaxTime) {
+    return Fail(kFn, LIFELINE_E_INVALID_ARGUMENT,
+                "cutoff_unix_ms must be between 0 and 253402300799999 (1970-01-01 to 9999-12-31)");
+  }
+  if (now_unix_ms < 0 || now_unix_ms > kMaxTime) {
+    return Fail(kFn, LIFELINE_E_INVALID_ARGUMENT,
+                "now_unix_ms must be between 0 and 253402300799999 (1970-01-01 to 9999-12-31)");
+  }
+  return Guard(kFn, [&] {
+    {
+      std::lock_guard<std::mutex> lock(log->credentials->mu);
+      if (log->credentials->callback == nullptr) {
+        return Fail(kFn, LIFELINE_E_INVALID_ARGUMENT,
+                    "no credential verifier is configured (lifeline_audit_set_credential_verifier); "
+                    "the archive cannot be purged");
+      }
+    }
+    auto summary = log->log->PurgeArchive(cutoff_unix_ms, lifeline::AuditReader{role, credential},
+                                          now_unix_ms);
+    if (!summary.ok()) return Fail(kFn, summary.status());
+    if (out_segments != nullptr) *out_segments = summary->segments;
+    if (out_records != nullptr) *out_records = summary->records;
+    return LIFELINE_OK;
+  });
+}
 
 }  // extern "C"

@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -120,52 +121,106 @@ bool ParseAuditTime(std::string_view text, UnixMillis* out) {
   return true;
 }
 
-void AppendAuditContent(const AuditRecord& r, std::string* out) {
-  // RapidJSON's own StringBuffer writes several times faster than a
-  // std::string sink (no per-character reload of the string's size); one is
-  // kept per thread and its bytes appended at the end.
+namespace audit_internal {
+
+// Appends `value` as a JSON string, byte for byte what RapidJSON's compact
+// Writer writes. Most values (ids, base64, hex, plain words) need no
+// escaping and are copied between quotes; the others go through RapidJSON.
+void AppendJsonString(std::string_view value, std::string* out) {
+  // RapidJSON's Writer escapes the control characters, '"' and '\\', and
+  // copies every other byte (UTF-8 sequences included) as is. The test has
+  // no early exit so that the compiler can vectorise it.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
+  unsigned escaped = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    escaped |= static_cast<unsigned>(bytes[i] < 0x20) | static_cast<unsigned>(bytes[i] == '"') |
+               static_cast<unsigned>(bytes[i] == '\\');
+  }
+  if (escaped == 0) {
+    out->push_back('"');
+    out->append(value);
+    out->push_back('"');
+    return;
+  }
   thread_local rapidjson::StringBuffer buffer;
   thread_local rapidjson::Writer<rapidjson::StringBuffer> writer;
   buffer.Clear();
   writer.Reset(buffer);
-  rapidjson::Writer<rapidjson::StringBuffer>& w = writer;
-  w.StartObject();
-  w.Key("seq");
-  w.Uint64(r.seq);
-  w.Key("time");
+  writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  out->append(buffer.GetString(), buffer.GetSize());
+  // The value may be a clear PII value on its way into a sealed message:
+  // leave no copy of it behind in the thread's buffer.
+  SecureWipe(const_cast<char*>(buffer.GetString()), buffer.GetSize());
+}
+
+}  // namespace audit_internal
+
+using audit_internal::AppendJsonString;
+
+void AppendAuditContent(const AuditRecord& r, std::string* out) {
+  // The members and their order are fixed, so the punctuation is written
+  // as literals; string values go through AppendJsonString (RapidJSON's
+  // escaping). tests/unit/test_audit_chain.cpp pins the result against
+  // RapidJSON's Writer, escapes included.
+  std::size_t pii_size = 0;
+  for (const StoredPii& field : r.pii) pii_size += field.name.size() + field.enc.size() + field.psn.size() + 24;
+  out->reserve(out->size() + 200 + r.incident_id.size() + r.call_id.size() + r.subject.size() +
+               r.channel.size() + r.event.size() + r.status.size() + r.provider_id.size() +
+               r.detail.size() + pii_size + r.pii_enc.size());
+  out->append("{\"seq\":");
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, r.seq);
+  (void)ec;
+  out->append(digits, static_cast<std::size_t>(end - digits));
+  out->append(",\"time\":\"");
   char time[24];
   if (FormatAuditTimeTo(r.time, time)) {
-    w.String(time, sizeof time);
+    out->append(time, sizeof time);
   } else {
-    std::string wide = FormatAuditTime(r.time);
-    w.String(wide.data(), static_cast<rapidjson::SizeType>(wide.size()));
+    out->append(FormatAuditTime(r.time));
   }
-  auto str = [&w](const char* key, const std::string& value) {
-    w.Key(key);
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-  };
-  w.Key("source");
-  w.String(AuditSourceName(r.source));
-  str("incidentId", r.incident_id);
-  str("callId", r.call_id);
-  str("subject", r.subject);
-  str("channel", r.channel);
-  str("event", r.event);
-  str("status", r.status);
-  str("providerId", r.provider_id);
-  str("detail", r.detail);
-  w.Key("pii");
-  w.StartObject();
+  out->append("\",\"source\":\"");
+  out->append(AuditSourceName(r.source));
+  out->append("\",\"incidentId\":");
+  AppendJsonString(r.incident_id, out);
+  out->append(",\"callId\":");
+  AppendJsonString(r.call_id, out);
+  out->append(",\"subject\":");
+  AppendJsonString(r.subject, out);
+  out->append(",\"channel\":");
+  AppendJsonString(r.channel, out);
+  out->append(",\"event\":");
+  AppendJsonString(r.event, out);
+  out->append(",\"status\":");
+  AppendJsonString(r.status, out);
+  out->append(",\"providerId\":");
+  AppendJsonString(r.provider_id, out);
+  out->append(",\"detail\":");
+  AppendJsonString(r.detail, out);
+  out->append(",\"pii\":{");
+  bool first = true;
   for (const StoredPii& field : r.pii) {
-    w.Key(field.name.data(), static_cast<rapidjson::SizeType>(field.name.size()));
-    w.StartObject();
-    if (!field.enc.empty()) str("enc", field.enc);
-    if (!field.psn.empty()) str("psn", field.psn);
-    w.EndObject();
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(field.name, out);
+    out->append(":{");
+    if (!field.enc.empty()) {
+      out->append("\"enc\":");
+      AppendJsonString(field.enc, out);
+    }
+    if (!field.psn.empty()) {
+      if (!field.enc.empty()) out->push_back(',');
+      out->append("\"psn\":");
+      AppendJsonString(field.psn, out);
+    }
+    out->push_back('}');
   }
-  w.EndObject();
-  w.EndObject();
-  out->append(buffer.GetString(), buffer.GetSize());
+  out->push_back('}');
+  if (!r.pii_enc.empty()) {
+    out->append(",\"pii_enc\":");
+    AppendJsonString(r.pii_enc, out);
+  }
+  out->push_back('}');
 }
 
 std::string AuditContentDigest(std::string_view content) {
@@ -238,13 +293,19 @@ Status ParseAuditLine(std::string_view line, AuditRecord* record, std::string* c
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseValidateEncodingFlag>(content.data(), content.size());
   if (doc.HasParseError() || !doc.IsObject()) return InvalidArgument("content is not a JSON object");
-  if (doc.MemberCount() != kContentKeys.size()) {
+  // The record members in canonical order, then pii_enc when a field is
+  // encrypted.
+  bool has_pii_enc = doc.MemberCount() == kContentKeys.size() + 1;
+  if (doc.MemberCount() != kContentKeys.size() && !has_pii_enc) {
     return InvalidArgument("content does not have exactly the record members");
   }
   std::size_t i = 0;
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it, ++i) {
-    if (std::strcmp(it->name.GetString(), kContentKeys[i]) != 0) {
-      return InvalidArgument("content members are not in canonical order");
+    const char* expected = i < kContentKeys.size() ? kContentKeys[i] : "pii_enc";
+    if (std::strcmp(it->name.GetString(), expected) != 0) {
+      return InvalidArgument(i < kContentKeys.size()
+                                 ? "content members are not in canonical order"
+                                 : "content does not have exactly the record members");
     }
   }
   AuditRecord r;
@@ -294,6 +355,16 @@ Status ParseAuditLine(std::string_view line, AuditRecord* record, std::string* c
       return InvalidArgument("a pii member has neither enc nor psn");
     }
     r.pii.push_back(std::move(field));
+  }
+  if (has_pii_enc) {
+    if (!GetString(doc, "pii_enc", &r.pii_enc) || r.pii_enc.empty()) {
+      return InvalidArgument("pii_enc is not a non-empty string");
+    }
+    for (const StoredPii& field : r.pii) {
+      if (!field.enc.empty()) {
+        return InvalidArgument("a record has both pii_enc and a per-field enc");
+      }
+    }
   }
   r.prev_hash.assign(prev);
   r.hash.assign(hash);
@@ -420,6 +491,119 @@ Status ParseAuditSegmentHeader(std::string_view line, AuditSegmentHeader* out) {
 
 // ---------------------------------------------------------------------------
 
+std::string AuditPurgeMessage(const AuditPurgeEntry& e) {
+  std::string message = "lifeline-audit-purge/v1\n";
+  for (std::uint64_t n : {e.segment.first_seq, e.segment.last_seq}) {
+    message += std::to_string(n);
+    message += '\n';
+  }
+  message += e.segment.first_prev_hash;
+  message += '\n';
+  message += e.segment.last_hash;
+  for (UnixMillis t : {e.max_time, e.cutoff, e.purged_at}) {
+    message += '\n';
+    message += std::to_string(t);
+  }
+  message += '\n';
+  message += std::to_string(e.audit_seq);
+  return message;
+}
+
+std::string FormatAuditPurgeEntry(const AuditPurgeEntry& e) {
+  std::string out;
+  StringSink sink{&out};
+  JsonWriter w(sink);
+  w.StartObject();
+  w.Key("purged");
+  w.Uint(1);
+  w.Key("first_seq");
+  w.Uint64(e.segment.first_seq);
+  w.Key("last_seq");
+  w.Uint64(e.segment.last_seq);
+  w.Key("count");
+  w.Uint64(e.segment.count);
+  w.Key("first_prev_hash");
+  w.String(e.segment.first_prev_hash.c_str());
+  w.Key("last_hash");
+  w.String(e.segment.last_hash.c_str());
+  for (auto [key, t] : {std::pair<const char*, UnixMillis>{"max_time", e.max_time},
+                        {"cutoff", e.cutoff},
+                        {"purged_at", e.purged_at}}) {
+    w.Key(key);
+    std::string text = FormatAuditTime(t);
+    w.String(text.c_str());
+  }
+  w.Key("audit_seq");
+  w.Uint64(e.audit_seq);
+  w.Key("kid");
+  w.String(e.kid.c_str());
+  w.Key("mac");
+  w.String(e.mac.c_str());
+  w.EndObject();
+  return out;
+}
+
+Status ParseAuditPurgeEntry(std::string_view line, AuditPurgeEntry* out) {
+  rapidjson::Document doc;
+  doc.Parse(line.data(), line.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return InvalidArgument("purge manifest entry is not a JSON object");
+  }
+  auto version = doc.FindMember("purged");
+  if (version == doc.MemberEnd() || !version->value.IsUint() || version->value.GetUint() != 1) {
+    return InvalidArgument("purge manifest entry version is not 1");
+  }
+  AuditPurgeEntry e;
+  for (auto [key, field] : {std::pair<const char*, std::uint64_t*>{"first_seq", &e.segment.first_seq},
+                            {"last_seq", &e.segment.last_seq},
+                            {"count", &e.segment.count},
+                            {"audit_seq", &e.audit_seq}}) {
+    auto it = doc.FindMember(key);
+    if (it == doc.MemberEnd() || !it->value.IsUint64()) {
+      return InvalidArgument(std::string("purge manifest entry ") + key + " is not an integer");
+    }
+    *field = it->value.GetUint64();
+  }
+  if (!GetString(doc, "first_prev_hash", &e.segment.first_prev_hash) ||
+      !IsLowerHex64(e.segment.first_prev_hash) ||
+      !GetString(doc, "last_hash", &e.segment.last_hash) || !IsLowerHex64(e.segment.last_hash)) {
+    return InvalidArgument("purge manifest entry hashes are not 64 lower-case hex digits");
+  }
+  const AuditSegmentHeader& h = e.segment;
+  if (h.first_seq == 0 || h.last_seq < h.first_seq || h.count != h.last_seq - h.first_seq + 1) {
+    return InvalidArgument("purge manifest entry boundaries are inconsistent");
+  }
+  std::string text;
+  for (auto [key, field] : {std::pair<const char*, UnixMillis*>{"max_time", &e.max_time},
+                            {"cutoff", &e.cutoff},
+                            {"purged_at", &e.purged_at}}) {
+    if (!GetString(doc, key, &text) || !ParseAuditTime(text, field)) {
+      return InvalidArgument(std::string("purge manifest entry ") + key +
+                             " is not RFC 3339 UTC with milliseconds");
+    }
+  }
+  if (!GetString(doc, "kid", &e.kid) || e.kid.empty()) {
+    return InvalidArgument("purge manifest entry kid is missing");
+  }
+  if (!GetString(doc, "mac", &e.mac) || !IsLowerHex64(e.mac)) {
+    return InvalidArgument("purge manifest entry mac is not 64 lower-case hex digits");
+  }
+  *out = std::move(e);
+  return Status::Ok();
+}
+
+std::uint64_t AuditPurgedThrough(const AuditRecord& record) {
+  if (record.source != AuditSource::kAudit || record.event != "ARCHIVE_PURGED") return 0;
+  rapidjson::Document doc;
+  doc.Parse(record.detail.data(), record.detail.size());
+  if (doc.HasParseError() || !doc.IsObject()) return 0;
+  auto it = doc.FindMember("last_seq");
+  if (it == doc.MemberEnd() || !it->value.IsUint64()) return 0;
+  return it->value.GetUint64();
+}
+
+// ---------------------------------------------------------------------------
+
 const char* AuditFindingName(AuditFinding finding) {
   switch (finding) {
     case AuditFinding::kOk: return "ok";
@@ -429,6 +613,7 @@ const char* AuditFindingName(AuditFinding finding) {
     case AuditFinding::kTruncated: return "truncated";
     case AuditFinding::kBadCheckpoint: return "bad_checkpoint";
     case AuditFinding::kCorruptArchive: return "corrupt_archive";
+    case AuditFinding::kBadPurgeManifest: return "bad_purge_manifest";
   }
   return "unknown";
 }
@@ -462,6 +647,10 @@ std::string AuditVerifyReport::ToJson() const {
   w.String(head_hash.c_str());
   w.Key("torn_tail_bytes");
   w.Uint64(torn_tail_bytes);
+  w.Key("purged_segments");
+  w.Uint64(purged_segments);
+  w.Key("purged_through");
+  w.Uint64(purged_through);
   w.EndObject();
   return out;
 }
@@ -495,6 +684,49 @@ void AuditChainVerifier::AddCheckpoint(const AuditCheckpoint& cp, bool mac_ok) {
 }
 
 void AuditChainVerifier::StartAnywhere() { anywhere_ = true; }
+
+void AuditChainVerifier::AddPurged(const AuditPurgeEntry& entry, bool mac_ok) {
+  if (final_ || gap_pending_) return;
+  const AuditSegmentHeader& h = entry.segment;
+  std::string range = "seqs " + std::to_string(h.first_seq) + "-" + std::to_string(h.last_seq);
+  if (!mac_ok) {
+    Fail(AuditFinding::kBadPurgeManifest, h.first_seq,
+         "the purge manifest entry for " + range + " fails its MAC (edited or forged)");
+    return;
+  }
+  if (started_) {
+    Fail(AuditFinding::kBadPurgeManifest, h.first_seq,
+         "the purge manifest entry for " + range + " comes after records that were kept");
+    return;
+  }
+  if (h.first_seq != expected_seq_ || h.first_prev_hash != head_hash_) {
+    Fail(AuditFinding::kBadPurgeManifest, expected_seq_,
+         "the purge manifest does not chain: its entry for " + range +
+             (expected_seq_ == 1 ? std::string(" does not start the chain")
+                                 : " does not continue seq " + std::to_string(expected_seq_ - 1)));
+    return;
+  }
+  expected_seq_ = h.last_seq + 1;
+  head_hash_ = h.last_hash;
+  ++report_.purged_segments;
+  report_.purged_through = h.last_seq;
+  // The checkpoint at the purged segment's last seq can still be compared:
+  // its hash is the entry's last_hash. Those inside it cannot.
+  auto cp = checkpoints_.find(h.last_seq);
+  if (cp != checkpoints_.end()) {
+    std::string at = "checkpoint at seq " + std::to_string(h.last_seq);
+    if (!cp->second.mac_ok) {
+      Fail(AuditFinding::kBadCheckpoint, h.last_seq, at + " fails its MAC");
+    } else if (cp->second.hash != h.last_hash) {
+      Fail(AuditFinding::kBadPurgeManifest, h.last_seq,
+           at + " does not match the purge manifest's last hash for " + range);
+    }
+  }
+}
+
+void AuditChainVerifier::ReportBadPurgeManifest(std::uint64_t seq, std::string message) {
+  Fail(AuditFinding::kBadPurgeManifest, seq, std::move(message));
+}
 
 void AuditChainVerifier::BeginSegment(const AuditSegmentHeader& header) {
   in_segment_ = true;
@@ -549,6 +781,13 @@ void AuditChainVerifier::AddLine(std::string_view line) {
   if (final_) return;
   AuditRecord record;
   Status parsed = ParseAuditLine(line, &record);
+  if (parsed.ok()) {
+    std::uint64_t through = AuditPurgedThrough(record);
+    if (through > claimed_purged_through_) {
+      claimed_purged_through_ = through;
+      claimed_purge_record_ = record.seq;
+    }
+  }
   if (gap_pending_) {
     if (parsed.ok() && record.seq == gap_seq_) {
       report_.finding = AuditFinding::kReordered;
@@ -667,9 +906,21 @@ void AuditChainVerifier::ReportCorruptArchive(std::uint64_t seq, std::string mes
 AuditVerifyReport AuditChainVerifier::Finish() {
   if (gap_pending_) {
     gap_pending_ = false;
-    report_.finding = AuditFinding::kDeleted;
     report_.first_bad_seq = gap_seq_;
-    report_.message = "seq " + std::to_string(gap_seq_) + " is missing";
+    if (gap_seq_ <= claimed_purged_through_) {
+      // A purge recorded in the chain removed these seqs, but the manifest
+      // that should prove their boundaries does not have them.
+      report_.finding = AuditFinding::kBadPurgeManifest;
+      report_.message = "seqs " + std::to_string(gap_seq_) + "-" +
+                        std::to_string(claimed_purged_through_) +
+                        " were purged (ARCHIVE_PURGED record at seq " +
+                        std::to_string(claimed_purge_record_) +
+                        ") but the purge manifest does not account for them (it was truncated or "
+                        "removed)";
+    } else {
+      report_.finding = AuditFinding::kDeleted;
+      report_.message = "seq " + std::to_string(gap_seq_) + " is missing";
+    }
     final_ = true;
   }
   if (report_.finding == AuditFinding::kOk) {

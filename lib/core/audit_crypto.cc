@@ -284,9 +284,13 @@ Status AesGcm::Seal(const SecretKey& key, std::string_view aad, std::string_view
         "EVP_EncryptUpdate");
   int tail = 0;
   Check(EVP_EncryptFinal_ex(ctx, bytes + kNonceSize + len, &tail), "EVP_EncryptFinal_ex");
-  Check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize),
-                            bytes + kNonceSize + plaintext.size()),
-        "EVP_CTRL_GCM_GET_TAG");
+  // The tag through the parameter interface directly: EVP_CIPHER_CTX_ctrl
+  // would translate the legacy control into the same parameter first.
+  OSSL_PARAM tag_params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+                                        bytes + kNonceSize + plaintext.size(), kTagSize),
+      OSSL_PARAM_construct_end()};
+  Check(EVP_CIPHER_CTX_get_params(ctx, tag_params), "EVP_CIPHER_CTX_get_params(tag)");
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace lifeline::audit_internal {
 
@@ -27,6 +28,11 @@ inline void PutReserve(StringSink& sink, std::size_t count) {
   if (s.capacity() - s.size() < count) s.reserve(std::max(s.capacity() * 2, s.size() + count));
 }
 inline void PutUnsafe(StringSink& sink, char c) { sink.out->push_back(c); }
+
+// Appends `value` as a JSON string, byte for byte what JsonWriter writes
+// (RapidJSON's escaping of '"', '\\' and control characters; every other
+// byte as is). Values that need no escaping are copied without RapidJSON.
+void AppendJsonString(std::string_view value, std::string* out);
 
 // The writer every audit line is produced with: compact, UTF-8 in and out,
 // RapidJSON's escaping (", \, and control characters; '/' is not escaped).

@@ -326,6 +326,30 @@ Status ArchiveIndex::SegmentNames(std::set<std::string>* out) {
   return s;
 }
 
+Status ArchiveIndex::RemoveThrough(std::uint64_t through_seq) {
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE;", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return IndexError(db_, "begin");
+  }
+  Status s;
+  for (const char* sql : {"DELETE FROM segments WHERE last_seq <= ?1",
+                          "DELETE FROM records WHERE seq <= ?1"}) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+      s = IndexError(db_, "prepare");
+      break;
+    }
+    sqlite3_bind_int64(stmt, 1, static_cast<sqlite3_int64>(through_seq));
+    if (sqlite3_step(stmt) != SQLITE_DONE) s = IndexError(db_, "delete");
+    sqlite3_finalize(stmt);
+    if (!s.ok()) break;
+  }
+  if (s.ok() && sqlite3_exec(db_, "COMMIT;", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    s = IndexError(db_, "commit");
+  }
+  if (!s.ok()) sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+  return s;
+}
+
 Status ArchiveIndex::Matching(const AuditFilter& filter, std::vector<std::uint64_t>* seqs) {
   seqs->clear();
   sqlite3_stmt* stmt = nullptr;

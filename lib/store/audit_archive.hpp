@@ -74,6 +74,10 @@ class ArchiveIndex {
   // The segment file names the index knows.
   Status SegmentNames(std::set<std::string>* out);
 
+  // Forgets the segments and records up to and including `through_seq`
+  // (they were purged).
+  Status RemoveThrough(std::uint64_t through_seq);
+
   // The seqs of archived records matching `filter`, ascending.
   Status Matching(const AuditFilter& filter, std::vector<std::uint64_t>* seqs);
 

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <condition_variable>
@@ -95,13 +96,15 @@ bool IsPiiName(std::string_view name) {
   return true;
 }
 
-// The AES-GCM associated data of a PII value: binds the ciphertext to its
-// record's seq, its field name and its key id.
+// The AES-GCM associated data of a per-field ciphertext (StoredPii::enc, the
+// first record format, still read): binds it to its record's seq, its field
+// name and its key id.
 void PiiAad(std::uint64_t seq, std::string_view field, std::string_view kid, std::string* aad) {
   aad->assign("lifeline-audit/v1\n");
   char digits[24];
-  int n = std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(seq));
-  aad->append(digits, static_cast<std::size_t>(n));
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, seq);
+  (void)ec;
+  aad->append(digits, static_cast<std::size_t>(end - digits));
   aad->push_back('\n');
   aad->append(field);
   aad->push_back('\n');
@@ -112,6 +115,19 @@ std::string PiiAad(std::uint64_t seq, std::string_view field, std::string_view k
   std::string aad;
   PiiAad(seq, field, kid, &aad);
   return aad;
+}
+
+// The AES-GCM associated data of a record's sealed fields (pii_enc): binds
+// the ciphertext to its record's seq and its key id. The field names are
+// inside the authenticated plaintext.
+void SealedAad(std::uint64_t seq, std::string_view kid, std::string* aad) {
+  aad->assign("lifeline-audit/v2\n");
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, seq);
+  (void)ec;
+  aad->append(digits, static_cast<std::size_t>(end - digits));
+  aad->push_back('\n');
+  aad->append(kid);
 }
 
 Status MakeDirs(const std::string& dir) {
@@ -146,22 +162,31 @@ class CheckpointMacs {
   // know (or a malformed one) just fails the MAC; a provider that cannot be
   // reached is an error.
   Result<bool> Check(const AuditCheckpoint& cp) {
-    auto it = macs_.find(cp.kid);
+    return Check(cp.kid, AuditCheckpointMessage(cp.seq, cp.hash), cp.mac);
+  }
+
+  // The same for a purge manifest entry (same key: the checkpoint key).
+  Result<bool> Check(const AuditPurgeEntry& entry) {
+    return Check(entry.kid, AuditPurgeMessage(entry), entry.mac);
+  }
+
+  Result<bool> Check(const std::string& kid, const std::string& message, const std::string& mac) {
+    auto it = macs_.find(kid);
     if (it == macs_.end()) {
-      Result<SecretKey> key = keys_.GetKey(cp.kid);
+      Result<SecretKey> key = keys_.GetKey(kid);
       if (!key.ok()) {
         if (key.status().code() == StatusCode::kNotFound ||
             key.status().code() == StatusCode::kInvalidArgument) {
-          it = macs_.emplace(cp.kid, nullptr).first;
+          it = macs_.emplace(kid, nullptr).first;
         } else {
           return key.status();
         }
       } else {
-        it = macs_.emplace(cp.kid, std::make_unique<HmacSha256>(*key)).first;
+        it = macs_.emplace(kid, std::make_unique<HmacSha256>(*key)).first;
       }
     }
     if (it->second == nullptr) return false;
-    return ConstantTimeEqual(it->second->Hex(AuditCheckpointMessage(cp.seq, cp.hash)), cp.mac);
+    return ConstantTimeEqual(it->second->Hex(message), mac);
   }
 
  private:
@@ -174,6 +199,7 @@ struct DirLayout {
   std::string checkpoints;
   std::string archive;
   std::string index;
+  std::string purged;  // the purge manifest
   std::string lock;
 };
 
@@ -185,6 +211,7 @@ DirLayout LayoutFor(const AuditLogOptions& o) {
   l.checkpoints = dir + "/audit.checkpoints";
   l.archive = dir + "/archive";
   l.index = l.archive + "/index.sqlite";
+  l.purged = l.archive + "/purged.jsonl";
   l.lock = dir + "/LOCK";
   return l;
 }
@@ -225,6 +252,56 @@ Status FeedCheckpoints(const std::string& path, KeyProvider& keys, AuditChainVer
   return Status::Ok();
 }
 
+// Reads the purge manifest: its complete lines, parsed, each with whether
+// its MAC verifies (a line that does not parse comes back with `parsed`
+// false and the parser's message). A missing manifest has no entries; an
+// unterminated last line (a write cut by a crash) is not an entry.
+struct ManifestLine {
+  AuditPurgeEntry entry;
+  bool parsed = false;
+  bool mac_ok = false;
+  std::string error;
+};
+
+Status ReadPurgeManifest(const std::string& path, KeyProvider& keys,
+                         std::vector<ManifestLine>* out, std::size_t* complete_size) {
+  out->clear();
+  *complete_size = 0;
+  std::string data;
+  Status s = audit_internal::ReadWholeFile(path, &data);
+  if (s.code() == StatusCode::kNotFound) return Status::Ok();
+  if (!s.ok()) return s;
+  std::vector<std::string_view> lines;
+  std::string_view tail;
+  audit_internal::SplitLines(data, &lines, &tail);
+  *complete_size = data.size() - tail.size();
+  CheckpointMacs macs(keys);
+  for (std::string_view line : lines) {
+    ManifestLine item;
+    Status parsed = ParseAuditPurgeEntry(line, &item.entry);
+    item.parsed = parsed.ok();
+    if (item.parsed) {
+      Result<bool> mac = macs.Check(item.entry);
+      if (!mac.ok()) return mac.status();
+      item.mac_ok = *mac;
+    } else {
+      item.error = parsed.message();
+    }
+    out->push_back(std::move(item));
+  }
+  return Status::Ok();
+}
+
+// Whether a segment that is still on disk is exactly what a manifest entry
+// says was purged (a purge interrupted before it deleted the file).
+bool MatchesPurged(const SegmentFile& file, const AuditSegmentHeader& header,
+                   const AuditPurgeEntry& entry) {
+  const AuditSegmentHeader& h = entry.segment;
+  return file.first_seq == h.first_seq && file.last_seq == h.last_seq &&
+         header.first_seq == h.first_seq && header.last_seq == h.last_seq &&
+         header.first_prev_hash == h.first_prev_hash && header.last_hash == h.last_hash;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -241,12 +318,17 @@ class AuditLog::Impl {
   }
 
   Status Init();
-  Status AppendEvents(const AuditEvent* events, std::size_t n, bool internal);
+  // Appends `events`; on success `*first_seq` (when not NULL) is the seq of
+  // the first.
+  Status AppendEvents(const AuditEvent* events, std::size_t n, bool internal,
+                      std::uint64_t* first_seq = nullptr);
   Status Flush();
   Status Close();
   Status RotateDataKey(std::string_view key_id);
   Result<AuditVerifyReport> Verify();
   Result<std::uint64_t> Archive(UnixMillis now);
+  Result<AuditPurgeSummary> PurgeArchive(UnixMillis cutoff, const AuditReader& admin,
+                                         UnixMillis now);
   Status Read(const AuditFilter& filter, const AuditReader& reader, UnixMillis now,
               const std::function<bool(const AuditView&)>& fn);
   Result<AuditExportSummary> Export(const AuditFilter& filter, const AuditReader& reader,
@@ -300,10 +382,16 @@ class AuditLog::Impl {
   // megabytes cost page faults).
   struct Builder {
     Built built;
+    AuditRecord record;  // reused: its strings keep their capacity
     std::unique_ptr<HmacSha256> psn;
     AesGcm gcm;
-    std::string sealed;
+    // The record's fields to encrypt (views into the event), the JSON
+    // object they are sealed as (wiped after sealing), the AAD and the
+    // sealed bytes.
+    std::vector<std::pair<std::string_view, std::string_view>> to_seal;
+    std::string plain;
     std::string aad;
+    std::string sealed;
   };
   // What a call reserved.
   struct Ticket {
@@ -316,8 +404,10 @@ class AuditLog::Impl {
   Status ValidateEvent(const AuditEvent& e, bool internal) const;
   Status Build(const AuditEvent& e, std::uint64_t seq, bool internal, const Ticket& ticket,
                Builder& b, Built* out);
-  Status Protect(std::string_view name, std::string_view value, PiiMode mode, std::uint64_t seq,
-                 const Ticket& ticket, Builder& b, StoredPii* out);
+  void Pseudonymise(std::string_view name, std::string_view value, Builder& b, StoredPii* out);
+  Status SealFields(std::uint64_t seq, const Ticket& ticket, Builder& b, std::string* out);
+  Status OpenSealed(const AuditRecord& record, AesGcm& gcm,
+                    std::map<std::string, std::string, std::less<>>* out);
   std::unique_ptr<Builder> TakeBuilder();
   void ReturnBuilder(std::unique_ptr<Builder> builder);
   void EndEpoch(const Status& why);  // under mu
@@ -334,6 +424,13 @@ class AuditLog::Impl {
   Status LoadCheckpoints();
   Status RecoverTail();
   Status ReconcileIndex();
+  Status LoadPurgeManifest();
+  Status FinishInterruptedPurge();
+  Status AuthorizePurge(const AuditReader& admin, UnixMillis cutoff, UnixMillis now);
+  Status AppendManifest(const std::vector<AuditPurgeEntry>& entries);
+  std::uint64_t purged_through() const {
+    return purged_.empty() ? 0 : purged_.back().segment.last_seq;
+  }
   Result<SecretKey> ReadKey(const std::string& kid);
   Result<bool> DecideReader(const AuditFilter& filter, const AuditReader& reader, UnixMillis now,
                             const char* operation);
@@ -352,6 +449,7 @@ class AuditLog::Impl {
   SecretKey psn_key_;
   std::string psn_kid_;
   std::unique_ptr<HmacSha256> cp_mac_;  // writer role only
+  SecretKey cp_key_;                    // for MACs made outside the writer role
   std::mutex builders_mu_;
   std::vector<std::unique_ptr<Builder>> builders_;
 
@@ -370,7 +468,12 @@ class AuditLog::Impl {
   std::uint64_t last_cp_seq_ = 0;  // writer role only
   std::uint64_t anchor_seq_ = 0;   // last archived seq (writer role / maintenance)
   std::string anchor_hash_ = kAuditGenesisHash;
-  std::shared_mutex maintenance_;  // Archive exclusive; Verify/Read/Export shared
+  std::shared_mutex maintenance_;  // Archive/Purge exclusive; Verify/Read/Export shared
+  // The purge manifest, verified at open (maintenance_). After a failed
+  // manifest write that could not be undone, purging is refused until the
+  // log is reopened (which cuts the torn entry).
+  std::vector<AuditPurgeEntry> purged_;
+  bool purge_broken_ = false;
 };
 
 // --- open ----------------------------------------------------------------------
@@ -429,6 +532,7 @@ Status AuditLog::Impl::Init() {
   psn_kid_ = opt.pseudonym_key_id;
   psn_key_ = *psn;
   cp_mac_ = std::make_unique<HmacSha256>(*cp);
+  cp_key_ = *cp;
   {
     std::lock_guard<std::mutex> lock(key_mu_);
     key_cache_[data_kid_] = *data;
@@ -444,6 +548,8 @@ Status AuditLog::Impl::Init() {
   index_ = std::move(*index);
 
   s = LoadCheckpoints();
+  if (s.ok()) s = LoadPurgeManifest();
+  if (s.ok()) s = FinishInterruptedPurge();
   if (s.ok()) s = RecoverTail();
   if (s.ok()) s = ReconcileIndex();
   return s;
@@ -501,6 +607,10 @@ Status AuditLog::Impl::RecoverTail() {
     if (!s.ok()) return corrupt ? StateError(s.message() + "; run lifeline-audit verify") : s;
     anchor_seq_ = header.last_seq;
     anchor_hash_ = header.last_hash;
+  } else if (!purged_.empty()) {
+    // Every archived segment was purged: the manifest holds the boundary.
+    anchor_seq_ = purged_.back().segment.last_seq;
+    anchor_hash_ = purged_.back().segment.last_hash;
   }
 
   auto refuse = [&](const std::string& why) {
@@ -586,6 +696,11 @@ Status AuditLog::Impl::ReconcileIndex() {
   std::vector<SegmentFile> segments;
   Status s = audit_internal::ListSegments(layout.archive, &segments);
   if (!s.ok()) return s;
+  // Rows of purged records (an index update cut short by a crash).
+  if (purged_through() > 0) {
+    s = index_->RemoveThrough(purged_through());
+    if (!s.ok()) return s;
+  }
   std::set<std::string> known;
   s = index_->SegmentNames(&known);
   if (!s.ok()) return s;
@@ -611,6 +726,79 @@ Status AuditLog::Impl::ReconcileIndex() {
   return Status::Ok();
 }
 
+Status AuditLog::Impl::LoadPurgeManifest() {
+  std::vector<ManifestLine> lines;
+  std::size_t complete = 0;
+  Status s = ReadPurgeManifest(layout.purged, *opt.keys, &lines, &complete);
+  if (!s.ok()) return s;
+  struct stat st;
+  if (::stat(layout.purged.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) > complete) {
+    // An entry cut by a crash: its segments were not deleted yet (files are
+    // deleted only after the manifest is durable), so dropping it is safe.
+    int fd = ::open(layout.purged.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return IoError("cannot open " + layout.purged + ": " + std::strerror(errno));
+    s = ops->Truncate(fd, static_cast<off_t>(complete), layout.purged);
+    if (s.ok()) s = ops->Sync(fd, layout.purged);
+    ::close(fd);
+    if (!s.ok()) return s;
+  }
+  auto refuse = [&](const std::string& why) {
+    return StateError("the purge manifest " + layout.purged + " does not verify: " + why +
+                      "; run lifeline-audit verify");
+  };
+  std::uint64_t expected = 1;
+  std::string head = kAuditGenesisHash;
+  for (const ManifestLine& line : lines) {
+    if (!line.parsed) return refuse(line.error);
+    const AuditSegmentHeader& h = line.entry.segment;
+    std::string range = "seqs " + std::to_string(h.first_seq) + "-" + std::to_string(h.last_seq);
+    if (!line.mac_ok) {
+      return refuse("the entry for " + range + " fails its MAC under key '" + line.entry.kid +
+                    "' (a wrong checkpoint key, or a tampered manifest)");
+    }
+    if (h.first_seq != expected || h.first_prev_hash != head) {
+      return refuse("the entry for " + range + " does not continue the one before it");
+    }
+    expected = h.last_seq + 1;
+    head = h.last_hash;
+    purged_.push_back(line.entry);
+  }
+  return Status::Ok();
+}
+
+Status AuditLog::Impl::FinishInterruptedPurge() {
+  if (purged_.empty()) return Status::Ok();
+  std::vector<SegmentFile> segments;
+  Status s = audit_internal::ListSegments(layout.archive, &segments);
+  if (!s.ok()) return s;
+  bool removed = false;
+  for (const SegmentFile& file : segments) {
+    if (file.first_seq > purged_through()) break;
+    // A segment the manifest says was purged: a purge cut short between
+    // writing the manifest and deleting the files. Delete it now, but only
+    // if it is exactly what the manifest describes.
+    auto entry = std::find_if(purged_.begin(), purged_.end(), [&](const AuditPurgeEntry& e) {
+      return e.segment.first_seq == file.first_seq;
+    });
+    AuditSegmentHeader header;
+    std::vector<std::string> lines;
+    bool corrupt = false;
+    Status read = audit_internal::ReadSegment(file, &header, &lines, &corrupt);
+    if (!read.ok() && !corrupt) return read;
+    if (!read.ok() || entry == purged_.end() || !MatchesPurged(file, header, *entry)) {
+      return StateError("archive segment " + file.name + " lies in the purged range (through seq " +
+                        std::to_string(purged_through()) +
+                        ") but does not match its purge manifest entry; run lifeline-audit verify");
+    }
+    if (::unlink(file.path.c_str()) != 0 && errno != ENOENT) {
+      return IoError("cannot delete " + file.path + ": " + std::strerror(errno));
+    }
+    removed = true;
+  }
+  if (removed) return audit_internal::SyncDirectory(layout.archive);
+  return Status::Ok();
+}
+
 // --- append --------------------------------------------------------------------
 
 std::unique_ptr<AuditLog::Impl::Builder> AuditLog::Impl::TakeBuilder() {
@@ -632,22 +820,43 @@ void AuditLog::Impl::ReturnBuilder(std::unique_ptr<Builder> builder) {
   builders_.push_back(std::move(builder));
 }
 
-Status AuditLog::Impl::Protect(std::string_view name, std::string_view value, PiiMode mode,
-                               std::uint64_t seq, const Ticket& ticket, Builder& b,
-                               StoredPii* out) {
+void AuditLog::Impl::Pseudonymise(std::string_view name, std::string_view value, Builder& b,
+                                  StoredPii* out) {
   out->name.assign(name);
-  out->psn.reserve(psn_kid_.size() + 65);
   out->psn.assign(psn_kid_).append(1, ':');
   b.psn->AppendHex(value, &out->psn);
-  if (mode == PiiMode::kEncrypt) {
-    PiiAad(seq, name, ticket.data_kid, &b.aad);
-    Status s = b.gcm.Seal(ticket.data_key, b.aad, value, &b.sealed);
-    if (!s.ok()) return s;
-    out->enc.reserve(ticket.data_kid.size() + 2 + 4 * (b.sealed.size() + 2) / 3);
-    out->enc.assign(ticket.data_kid).append(1, ':');
-    audit_internal::Base64Append(reinterpret_cast<const std::uint8_t*>(b.sealed.data()),
-                                 b.sealed.size(), &out->enc);
+  out->enc.clear();
+}
+
+Status AuditLog::Impl::SealFields(std::uint64_t seq, const Ticket& ticket, Builder& b,
+                                  std::string* out) {
+  // One AES-256-GCM message per record, whatever the number of encrypted
+  // fields: {"email":"...","phone":"..."} (names sorted), with a fresh
+  // nonce and the AAD bound to seq and key id.
+  std::sort(b.to_seal.begin(), b.to_seal.end());
+  std::string& plain = b.plain;
+  plain.clear();
+  // Room for the whole object up front, so that no clear value is left
+  // behind in a buffer freed by growth (escapes may still need more).
+  std::size_t size = 2;
+  for (const auto& [name, value] : b.to_seal) size += name.size() + value.size() + 6;
+  plain.reserve(size);
+  plain.push_back('{');
+  for (std::size_t i = 0; i < b.to_seal.size(); ++i) {
+    if (i > 0) plain.push_back(',');
+    audit_internal::AppendJsonString(b.to_seal[i].first, &plain);
+    plain.push_back(':');
+    audit_internal::AppendJsonString(b.to_seal[i].second, &plain);
   }
+  plain.push_back('}');
+  SealedAad(seq, ticket.data_kid, &b.aad);
+  Status s = b.gcm.Seal(ticket.data_key, b.aad, plain, &b.sealed);
+  SecureWipe(plain.data(), plain.size());
+  b.to_seal.clear();  // views into the caller's event
+  if (!s.ok()) return s;
+  out->assign(ticket.data_kid).append(1, ':');
+  audit_internal::Base64Append(reinterpret_cast<const std::uint8_t*>(b.sealed.data()),
+                               b.sealed.size(), out);
   return Status::Ok();
 }
 
@@ -695,7 +904,9 @@ Status AuditLog::Impl::ValidateEvent(const AuditEvent& e, bool internal) const {
 
 Status AuditLog::Impl::Build(const AuditEvent& e, std::uint64_t seq, bool internal,
                              const Ticket& ticket, Builder& b, Built* out) {
-  AuditRecord r;
+  // The builder's record is reused from one event to the next, so its
+  // strings keep their capacity: no allocation per record once warm.
+  AuditRecord& r = b.record;
   r.seq = seq;
   r.time = e.time;
   r.source = e.source;
@@ -706,25 +917,35 @@ Status AuditLog::Impl::Build(const AuditEvent& e, std::uint64_t seq, bool intern
   r.status = e.status;
   r.provider_id = e.provider_id;
   r.detail = e.detail;
-  r.pii.reserve(e.pii.size() + 1);
+  r.subject.clear();
+  std::size_t used = 0;
+  auto next_field = [&r, &used]() -> StoredPii& {
+    if (used == r.pii.size()) r.pii.emplace_back();
+    return r.pii[used++];
+  };
+  // Every protected field gets a pseudonym; the encrypted ones are also
+  // sealed together into pii_enc.
+  b.to_seal.clear();
   for (const PiiField& f : e.pii) {
     if (f.value.empty()) continue;
-    StoredPii stored;
-    Status s = Protect(f.name, f.value, opt.pii.ModeFor(f.name), seq, ticket, b, &stored);
-    if (!s.ok()) return s;
-    r.pii.push_back(std::move(stored));
+    Pseudonymise(f.name, f.value, b, &next_field());
+    if (opt.pii.ModeFor(f.name) == PiiMode::kEncrypt) b.to_seal.emplace_back(f.name, f.value);
   }
   PiiMode subject_mode = internal ? PiiMode::kPlain : opt.pii.ModeFor("subject");
   if (subject_mode == PiiMode::kPlain) {
     r.subject = e.subject;
   } else if (!e.subject.empty()) {
-    StoredPii stored;
-    Status s = Protect("subject", e.subject, subject_mode, seq, ticket, b, &stored);
-    if (!s.ok()) return s;
-    r.pii.push_back(std::move(stored));
+    Pseudonymise("subject", e.subject, b, &next_field());
+    if (subject_mode == PiiMode::kEncrypt) b.to_seal.emplace_back("subject", e.subject);
   }
+  r.pii.resize(used);
   std::sort(r.pii.begin(), r.pii.end(),
             [](const StoredPii& a, const StoredPii& b2) { return a.name < b2.name; });
+  r.pii_enc.clear();
+  if (!b.to_seal.empty()) {
+    Status s = SealFields(seq, ticket, b, &r.pii_enc);
+    if (!s.ok()) return s;
+  }
   std::size_t start = out->contents.size();
   AppendAuditContent(r, &out->contents);
   out->digests.emplace_back();
@@ -750,7 +971,8 @@ void AuditLog::Impl::EndEpoch(const Status& why) {
   cv.notify_all();
 }
 
-Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, bool internal) {
+Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, bool internal,
+                                    std::uint64_t* first_seq) {
   if (n == 0) return Status::Ok();
   for (std::size_t i = 0; i < n; ++i) {
     Status s = ValidateEvent(events[i], internal);
@@ -815,11 +1037,12 @@ Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, boo
   std::string& data = batch->data;
   data.reserve(data.size() + built.contents.size() + n * 160);
   std::uint8_t prev[32];
+  audit_internal::HexDecode(head_hash, prev, sizeof prev);
   std::size_t begin = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    audit_internal::HexDecode(head_hash, prev, sizeof prev);
     std::uint8_t hash[32];
     audit_internal::Sha256Two(prev, sizeof prev, built.digests[i].data(), sizeof hash, hash);
+    std::memcpy(prev, hash, sizeof prev);
     data.append(built.contents, begin, built.ends[i] - begin);
     begin = built.ends[i];
     data.append(",\"prev_hash\":\"");
@@ -845,6 +1068,7 @@ Status AuditLog::Impl::AppendEvents(const AuditEvent* events, std::size_t n, boo
       cv.wait(lock);
     }
   }
+  if (batch->status.ok() && first_seq != nullptr) *first_seq = ticket.first_seq;
   return batch->status;
 }
 
@@ -1013,14 +1237,62 @@ Result<bool> AuditLog::Impl::DecideReader(const AuditFilter& filter, const Audit
   return true;
 }
 
+Status AuditLog::Impl::OpenSealed(const AuditRecord& record, AesGcm& gcm,
+                                  std::map<std::string, std::string, std::less<>>* out) {
+  std::string where = "record " + std::to_string(record.seq);
+  std::size_t colon = record.pii_enc.find(':');
+  if (colon == std::string::npos) return StateError(where + ": malformed encrypted fields");
+  std::string kid = record.pii_enc.substr(0, colon);
+  Result<SecretKey> key = ReadKey(kid);
+  if (!key.ok()) {
+    return Status(key.status().code(), where + ": data key '" + kid +
+                                           "' is not available: " + key.status().message());
+  }
+  std::string sealed;
+  if (!audit_internal::Base64Decode(std::string_view(record.pii_enc).substr(colon + 1), &sealed)) {
+    return StateError(where + ": malformed encrypted fields");
+  }
+  std::string aad;
+  SealedAad(record.seq, kid, &aad);
+  std::string plain;
+  Status s = gcm.Open(*key, aad, sealed, &plain);
+  if (!s.ok()) return StateError(where + " does not decrypt with key '" + kid + "': " + s.message());
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(plain.data(), plain.size());
+  bool ok = !doc.HasParseError() && doc.IsObject();
+  if (ok) {
+    for (auto it = doc.MemberBegin(); ok && it != doc.MemberEnd(); ++it) {
+      ok = it->value.IsString();
+      if (ok) {
+        (*out)[std::string(it->name.GetString(), it->name.GetStringLength())].assign(
+            it->value.GetString(), it->value.GetStringLength());
+      }
+    }
+  }
+  SecureWipe(plain.data(), plain.size());
+  if (!ok) return StateError(where + ": the decrypted fields are not a JSON object of strings");
+  return Status::Ok();
+}
+
 Status AuditLog::Impl::MakeView(const AuditRecord& record, bool privileged, AesGcm& gcm,
                                AuditView* view) {
   view->record = record;
   view->pii.clear();
+  // Encrypted fields sealed together (pii_enc): decrypted once per record.
+  std::map<std::string, std::string, std::less<>> sealed;
+  if (privileged && !record.pii_enc.empty()) {
+    Status s = OpenSealed(record, gcm, &sealed);
+    if (!s.ok()) return s;
+  }
   for (const StoredPii& field : record.pii) {
     PiiField out;
     out.name = field.name;
-    if (privileged && !field.enc.empty()) {
+    auto clear = sealed.find(field.name);
+    if (clear != sealed.end()) {
+      out.value = std::move(clear->second);
+      sealed.erase(clear);
+    } else if (privileged && !field.enc.empty()) {
+      // A per-field ciphertext (the first record format).
       std::size_t colon = field.enc.find(':');
       std::string where = "record " + std::to_string(record.seq) + " field '" + field.name + "'";
       if (colon == std::string::npos) return StateError(where + ": malformed encrypted value");
@@ -1030,11 +1302,11 @@ Status AuditLog::Impl::MakeView(const AuditRecord& record, bool privileged, AesG
         return Status(key.status().code(), where + ": data key '" + kid +
                                                "' is not available: " + key.status().message());
       }
-      std::string sealed;
-      if (!audit_internal::Base64Decode(std::string_view(field.enc).substr(colon + 1), &sealed)) {
+      std::string ciphertext;
+      if (!audit_internal::Base64Decode(std::string_view(field.enc).substr(colon + 1), &ciphertext)) {
         return StateError(where + ": malformed encrypted value");
       }
-      Status s = gcm.Open(*key, PiiAad(record.seq, field.name, kid), sealed, &out.value);
+      Status s = gcm.Open(*key, PiiAad(record.seq, field.name, kid), ciphertext, &out.value);
       if (!s.ok()) {
         return StateError(where + " does not decrypt with key '" + kid + "': " + s.message());
       }
@@ -1044,6 +1316,10 @@ Status AuditLog::Impl::MakeView(const AuditRecord& record, bool privileged, AesG
       out.value = "[encrypted:" + field.enc.substr(0, field.enc.find(':')) + "]";
     }
     view->pii.push_back(std::move(out));
+  }
+  if (!sealed.empty()) {
+    return StateError("record " + std::to_string(record.seq) +
+                      ": an encrypted field has no pii member");
   }
   return Status::Ok();
 }
@@ -1397,6 +1673,199 @@ Result<std::uint64_t> AuditLog::Impl::Archive(UnixMillis now) {
   return archived;
 }
 
+// --- purge ---------------------------------------------------------------------
+
+Status AuditLog::Impl::AuthorizePurge(const AuditReader& admin, UnixMillis cutoff,
+                                      UnixMillis now) {
+  bool accepted = admin.role == "bcp_admin" && opt.verify_credential &&
+                  opt.verify_credential(admin.role, admin.credential);
+  if (accepted) return Status::Ok();
+  // A refused purge is recorded too: someone tried to destroy history.
+  AuditEvent e;
+  e.source = AuditSource::kAudit;
+  e.time = std::clamp<UnixMillis>(now, 0, kMaxTime);
+  e.subject = admin.role;
+  e.channel = "audit";
+  e.event = "PURGE_DENIED";
+  e.status = "DENIED";
+  std::string detail;
+  StringSink sink{&detail};
+  JsonWriter w(sink);
+  w.StartObject();
+  w.Key("operation");
+  w.String("purge");
+  w.Key("cutoff");
+  w.Int64(cutoff);
+  w.EndObject();
+  e.detail = detail;
+  Status s = AppendEvents(&e, 1, true);
+  if (!s.ok()) return s;
+  if (admin.role != "bcp_admin") {
+    return InvalidArgument("purging the archive requires the role 'bcp_admin'");
+  }
+  return InvalidArgument(opt.verify_credential
+                             ? std::string("the credential for role 'bcp_admin' was not accepted")
+                             : std::string("no credential verifier is configured; the archive "
+                                           "cannot be purged"));
+}
+
+Status AuditLog::Impl::AppendManifest(const std::vector<AuditPurgeEntry>& entries) {
+  std::string data;
+  for (const AuditPurgeEntry& e : entries) {
+    data += FormatAuditPurgeEntry(e);
+    data.push_back('\n');
+  }
+  struct stat st;
+  bool created = ::stat(layout.purged.c_str(), &st) != 0;
+  off_t size = created ? 0 : st.st_size;
+  int fd = ::open(layout.purged.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("cannot open " + layout.purged + ": " + std::strerror(errno));
+  Status s = ops->Append(fd, data.data(), data.size(), layout.purged);
+  if (s.ok()) s = ops->Sync(fd, layout.purged);
+  if (!s.ok() && !ops->Truncate(fd, size, layout.purged).ok()) purge_broken_ = true;
+  ::close(fd);
+  if (s.ok() && created) s = audit_internal::SyncDirectory(layout.archive);
+  return s;
+}
+
+Result<AuditPurgeSummary> AuditLog::Impl::PurgeArchive(UnixMillis cutoff, const AuditReader& admin,
+                                                       UnixMillis now) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return StateError("the audit log is closed");
+  }
+  // The safety floor: nothing younger than the retention period, whatever
+  // the caller asks for.
+  UnixMillis floor = now < std::numeric_limits<UnixMillis>::min() + opt.retention
+                         ? std::numeric_limits<UnixMillis>::min()
+                         : now - opt.retention;
+  if (cutoff > floor) {
+    return InvalidArgument("cutoff " + FormatAuditTime(std::clamp<UnixMillis>(cutoff, 0, kMaxTime)) +
+                           " is inside the retention period: only records older than now - "
+                           "retention (" +
+                           FormatAuditTime(std::clamp<UnixMillis>(floor, 0, kMaxTime)) +
+                           ") may be purged");
+  }
+  Status s = AuthorizePurge(admin, cutoff, now);
+  if (!s.ok()) return s;
+
+  std::unique_lock<std::shared_mutex> maintenance(maintenance_);
+  if (purge_broken_) {
+    return IoError("an earlier purge could not undo a failed manifest write; reopen the log");
+  }
+  // Plan: the oldest segments, in order, whose records all lie before the
+  // cutoff, each verified (hashes, links, header) from the last purged
+  // boundary on: a damaged archive is never purged, so a purge cannot hide
+  // tampering.
+  std::vector<SegmentFile> segments;
+  s = audit_internal::ListSegments(layout.archive, &segments);
+  if (!s.ok()) return s;
+  AuditChainVerifier verifier;
+  for (const AuditPurgeEntry& e : purged_) verifier.AddPurged(e, true);
+  std::vector<AuditPurgeEntry> plan;
+  for (const SegmentFile& file : segments) {
+    if (file.last_seq <= purged_through()) continue;  // finished at open
+    AuditSegmentHeader header;
+    std::vector<std::string> lines;
+    bool corrupt = false;
+    s = audit_internal::ReadSegment(file, &header, &lines, &corrupt);
+    if (!s.ok()) {
+      return corrupt ? StateError(s.message() + "; nothing was purged (run lifeline-audit verify)")
+                     : s;
+    }
+    UnixMillis max_time = std::numeric_limits<UnixMillis>::min();
+    verifier.BeginSegment(header);
+    for (const std::string& line : lines) {
+      verifier.AddLine(line);
+      AuditRecord r;
+      if (ParseAuditLine(line, &r).ok()) max_time = std::max(max_time, r.time);
+    }
+    verifier.EndSegment();
+    if (verifier.done()) {
+      AuditVerifyReport report = verifier.Finish();
+      return StateError("the archive does not verify (" + std::string(AuditFindingName(report.finding)) +
+                        " at seq " + std::to_string(report.first_bad_seq) +
+                        "); nothing was purged (run lifeline-audit verify)");
+    }
+    if (max_time >= cutoff) break;  // this one and everything after it stay
+    AuditPurgeEntry entry;
+    entry.segment = header;
+    entry.max_time = max_time;
+    entry.cutoff = cutoff;
+    entry.purged_at = std::clamp<UnixMillis>(now, 0, kMaxTime);
+    entry.kid = opt.checkpoint_key_id;
+    plan.push_back(std::move(entry));
+  }
+  AuditPurgeSummary summary;
+  if (plan.empty()) return summary;  // nothing (more) to purge: no record, no change
+  summary.segments = plan.size();
+  summary.first_seq = plan.front().segment.first_seq;
+  summary.last_seq = plan.back().segment.last_seq;
+  summary.records = summary.last_seq - summary.first_seq + 1;
+
+  // 1. The purge is recorded before anything is deleted; if it cannot be,
+  //    nothing is.
+  AuditEvent e;
+  e.source = AuditSource::kAudit;
+  e.time = std::clamp<UnixMillis>(now, 0, kMaxTime);
+  e.subject = admin.role;
+  e.channel = "audit";
+  e.event = "ARCHIVE_PURGED";
+  e.status = "PURGED";
+  {
+    std::string detail;
+    StringSink sink{&detail};
+    JsonWriter w(sink);
+    w.StartObject();
+    w.Key("operation");
+    w.String("purge");
+    w.Key("cutoff");
+    w.Int64(cutoff);
+    w.Key("first_seq");
+    w.Uint64(summary.first_seq);
+    w.Key("last_seq");
+    w.Uint64(summary.last_seq);
+    w.Key("last_hash");
+    w.String(plan.back().segment.last_hash.c_str());
+    w.Key("segments");
+    w.Uint64(summary.segments);
+    w.Key("records");
+    w.Uint64(summary.records);
+    w.EndObject();
+    e.detail = detail;
+  }
+  s = AppendEvents(&e, 1, true, &summary.audit_seq);
+  if (!s.ok()) return s;
+
+  // 2. The manifest, MAC'd with the checkpoint key, durable before any file
+  //    goes: the boundaries stay provable whatever happens next.
+  HmacSha256 mac(cp_key_);  // cp_mac_ belongs to the writer role
+  for (AuditPurgeEntry& entry : plan) {
+    entry.audit_seq = summary.audit_seq;
+    entry.mac = mac.Hex(AuditPurgeMessage(entry));
+  }
+  s = AppendManifest(plan);
+  if (!s.ok()) return s;
+  purged_.insert(purged_.end(), plan.begin(), plan.end());
+
+  // 3. The segment files. A crash before this is done leaves segments the
+  //    manifest lists; the next open (or purge) deletes them.
+  for (const AuditPurgeEntry& entry : plan) {
+    std::string path = layout.archive + "/" +
+                       audit_internal::SegmentFileName(entry.segment.first_seq, entry.segment.last_seq);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return IoError("cannot delete " + path + ": " + std::strerror(errno) +
+                     " (the purge is recorded; reopening the log finishes it)");
+    }
+  }
+  s = audit_internal::SyncDirectory(layout.archive);
+  if (!s.ok()) return s;
+  // 4. The index (derived data; rebuilt on open if this fails).
+  s = index_->RemoveThrough(summary.last_seq);
+  if (!s.ok()) return s;
+  return summary;
+}
+
 // ---------------------------------------------------------------------------
 
 AuditLog::AuditLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -1440,6 +1909,11 @@ std::string AuditLog::head_hash() const {
 Result<AuditVerifyReport> AuditLog::Verify() { return impl_->Verify(); }
 Result<std::uint64_t> AuditLog::Archive(UnixMillis now) { return impl_->Archive(now); }
 
+Result<AuditPurgeSummary> AuditLog::PurgeArchive(UnixMillis cutoff, const AuditReader& admin,
+                                                 UnixMillis now) {
+  return impl_->PurgeArchive(cutoff, admin, now);
+}
+
 Status AuditLog::Read(const AuditFilter& filter, const AuditReader& reader, UnixMillis now,
                       const std::function<bool(const AuditView&)>& fn) {
   return impl_->Read(filter, reader, now, fn);
@@ -1464,11 +1938,55 @@ Result<AuditVerifyReport> VerifyAuditDirectory(const AuditLogOptions& options) {
   Status s = FeedCheckpoints(layout.checkpoints, *options.keys, &verifier, nullptr);
   if (!s.ok()) return s;
 
+  // The purge manifest: the boundaries of every purged segment, MAC'd. The
+  // chain is proven from the end of the last one.
+  std::vector<ManifestLine> manifest;
+  std::size_t manifest_size = 0;
+  s = ReadPurgeManifest(layout.purged, *options.keys, &manifest, &manifest_size);
+  if (!s.ok()) return s;
+  std::map<std::uint64_t, AuditPurgeEntry> purged;  // by first seq
+  for (std::size_t i = 0; i < manifest.size() && !verifier.done(); ++i) {
+    const ManifestLine& line = manifest[i];
+    if (!line.parsed) {
+      verifier.ReportBadPurgeManifest(verifier.expected_seq(),
+                                      "line " + std::to_string(i + 1) +
+                                          " of the purge manifest is not an entry: " + line.error);
+      break;
+    }
+    verifier.AddPurged(line.entry, line.mac_ok);
+    purged[line.entry.segment.first_seq] = line.entry;
+  }
+  std::uint64_t purged_through = purged.empty() ? 0 : purged.rbegin()->second.segment.last_seq;
+
   std::vector<SegmentFile> segments;
   s = audit_internal::ListSegments(layout.archive, &segments);
   if (!s.ok()) return s;
+  // Ranges no segment holds, to name what is missing when seqs are.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> holes;
+  std::uint64_t next_first = purged_through + 1;
   for (const SegmentFile& file : segments) {
     if (verifier.done()) break;
+    if (file.first_seq <= purged_through) {
+      // Purged, yet still here: a purge interrupted before it deleted the
+      // file is fine if the file is exactly what the manifest describes.
+      auto entry = purged.find(file.first_seq);
+      AuditSegmentHeader header;
+      std::vector<std::string> lines;
+      bool corrupt = false;
+      Status read = audit_internal::ReadSegment(file, &header, &lines, &corrupt);
+      if (!read.ok() && !corrupt) return read;
+      if (!read.ok() || entry == purged.end() || !MatchesPurged(file, header, entry->second)) {
+        verifier.ReportBadPurgeManifest(
+            file.first_seq, "archive segment " + file.name +
+                                " lies in the purged range (through seq " +
+                                std::to_string(purged_through) +
+                                ") but does not match its purge manifest entry");
+        break;
+      }
+      continue;
+    }
+    if (file.first_seq > next_first) holes.emplace_back(next_first, file.first_seq - 1);
+    next_first = std::max(next_first, file.last_seq + 1);
     AuditSegmentHeader header;
     std::vector<std::string> lines;
     bool corrupt = false;
@@ -1489,8 +2007,12 @@ Result<AuditVerifyReport> VerifyAuditDirectory(const AuditLogOptions& options) {
     verifier.BeginLive();
     std::unique_ptr<AuditStore> store = MakeStore(options, layout);
     std::string torn;
+    bool first_live = true;
     s = store->Scan(
         [&](std::string_view line) {
+          std::uint64_t seq = PeekAuditSeq(line);
+          if (first_live && seq > next_first) holes.emplace_back(next_first, seq - 1);
+          if (seq >= next_first) first_live = false;
           verifier.AddLine(line);
           return !verifier.done();
         },
@@ -1498,7 +2020,18 @@ Result<AuditVerifyReport> VerifyAuditDirectory(const AuditLogOptions& options) {
     if (!s.ok()) return s;
     verifier.AddTornTail(torn);
   }
-  return verifier.Finish();
+  AuditVerifyReport report = verifier.Finish();
+  if (report.finding == AuditFinding::kDeleted) {
+    for (const auto& [first, last] : holes) {
+      if (report.first_bad_seq >= first && report.first_bad_seq <= last) {
+        report.message += " (no archive segment holds seqs " + std::to_string(first) + "-" +
+                          std::to_string(last) + "; expected " +
+                          audit_internal::SegmentFileName(first, last) +
+                          " or segments covering that range)";
+      }
+    }
+  }
+  return report;
 }
 
 Result<AuditVerifyReport> VerifyAuditExport(const std::string& path, KeyProvider& keys) {

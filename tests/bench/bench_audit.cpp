@@ -10,15 +10,20 @@
 //   .../batch:N    N events per call (AppendBatch), i.e. per fsync.
 //   ...NoSync      fsync replaced by a no-op: the CPU cost alone.
 //   Threads        4 threads calling Append (group commit shares fsyncs).
+//   Ratio          PlainPii and ChainPii batches interleaved in one loop, each
+//                  timed on its own, so that both see the same machine load:
+//                  counters plain_per_s, chain_per_s and ratio (= how many
+//                  times slower ChainPii is), with fsync.
 //   Verify         VerifyAuditDirectory over 100,000 records.
 //
-// Run (Release): build/release/tests/bench/bench_audit --benchmark_min_time=0.5
-// Numbers: docs/performance-audit.md.
+// Run (Release): build/bench/tests/bench/bench_audit --benchmark_min_time=0.5
+// Numbers: docs/performance.md, "Audit trail".
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -164,12 +169,56 @@ void BM_ChainPii(benchmark::State& state) { Chained(state, true, true); }
 void BM_PlainPiiNoSync(benchmark::State& state) { Plain(state, true, false); }
 void BM_ChainPiiNoSync(benchmark::State& state) { Chained(state, true, false); }
 
-BENCHMARK(BM_Plain)->Arg(1)->Arg(64)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
-BENCHMARK(BM_Chain)->Arg(1)->Arg(64)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
-BENCHMARK(BM_PlainPii)->Arg(1)->Arg(64)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
-BENCHMARK(BM_ChainPii)->Arg(1)->Arg(64)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_Plain)->Arg(1)->Arg(64)->Arg(128)->Arg(256)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_Chain)->Arg(1)->Arg(64)->Arg(128)->Arg(256)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_PlainPii)->Arg(1)->Arg(64)->Arg(128)->Arg(256)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
+BENCHMARK(BM_ChainPii)->Arg(1)->Arg(64)->Arg(128)->Arg(256)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
 BENCHMARK(BM_PlainPiiNoSync)->Arg(512)->ArgName("batch")->UseRealTime();
 BENCHMARK(BM_ChainPiiNoSync)->Arg(512)->ArgName("batch")->UseRealTime();
+
+// PlainPii and ChainPii side by side in one loop: each iteration appends one
+// batch to the plain store and one to the audit log (both fsynced), timing
+// each. Interleaving makes the ratio fair on a machine whose load moves
+// during the run.
+void BM_Ratio(benchmark::State& state) {
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  std::string plain_dir = BenchDir("ratio_plain");
+  std::string chain_dir = BenchDir("ratio_chain");
+  auto store = lifeline::audit_internal::NewAuditFileStore(plain_dir + "/plain.log", nullptr);
+  std::uint64_t torn = 0;
+  if (!store->Open(&torn).ok()) std::abort();
+  auto log = OpenLog(chain_dir, true, nullptr);
+  using Clock = std::chrono::steady_clock;
+  Clock::duration plain_time{}, chain_time{};
+  std::uint64_t seq = 0;
+  long n = 0;
+  std::string lines;
+  std::vector<lifeline::AuditEvent> events;
+  for (auto _ : state) {
+    events.clear();
+    for (std::size_t i = 0; i < batch; ++i) events.push_back(EventOf(n++, true));
+    Clock::time_point t0 = Clock::now();
+    lines.clear();
+    for (const lifeline::AuditEvent& e : events) PlainLine(e, ++seq, &lines);
+    bool broken = false;
+    if (!store->Append(lines, batch, &broken).ok()) std::abort();
+    Clock::time_point t1 = Clock::now();
+    if (!log->AppendBatch(events).ok()) std::abort();
+    Clock::time_point t2 = Clock::now();
+    plain_time += t1 - t0;
+    chain_time += t2 - t1;
+  }
+  double plain_s = std::chrono::duration<double>(plain_time).count();
+  double chain_s = std::chrono::duration<double>(chain_time).count();
+  state.counters["plain_per_s"] = static_cast<double>(n) / plain_s;
+  state.counters["chain_per_s"] = static_cast<double>(n) / chain_s;
+  state.counters["ratio"] = chain_s / plain_s;
+  store.reset();
+  log.reset();
+  std::filesystem::remove_all(plain_dir);
+  std::filesystem::remove_all(chain_dir);
+}
+BENCHMARK(BM_Ratio)->Arg(64)->Arg(128)->Arg(256)->Arg(512)->Arg(1024)->Arg(4096)->ArgName("batch")->UseRealTime();
 
 // Several producers on one log. With batch 1 they call Append and share
 // fsyncs through group commit; with larger batches one producer builds its

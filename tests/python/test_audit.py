@@ -229,6 +229,49 @@ class AuditTest(unittest.TestCase):
             self.assertEqual(log.export(out, incident_id="INC-2"), 6)
         self.assertTrue(audit.verify_export(out, self.config, fetch_key)["ok"])
 
+    def test_purge_archive_with_a_manual_clock(self):
+        def admin(role, credential):
+            return role == "bcp_admin" and credential == "admin-secret"
+
+        with lifeline.Clock.manual(T0) as clock, self.open(credential_verifier=admin) as log:
+            for i in range(20):
+                log.append(event(i, time=T0 + i * 10 * DAY))
+            clock.set(T0 + 300 * DAY)
+            self.assertEqual(log.archive(clock.now()), 12)  # segments 1-4, 5-8, 9-12
+            with self.assertRaises(lifeline.InvalidArgumentError) as ctx:
+                log.purge_archive(T0 + 45 * DAY, "compliance_officer", "co-secret", clock.now())
+            self.assertIn("requires the role 'bcp_admin'", str(ctx.exception))
+            with self.assertRaises(lifeline.InvalidArgumentError) as ctx:
+                log.purge_archive(T0 + 121 * DAY, "bcp_admin", "admin-secret", clock.now())
+            self.assertIn("is inside the retention period", str(ctx.exception))
+            # Days 0-30 go; segment 5-8 holds day 70 and stays.
+            self.assertEqual(
+                log.purge_archive(T0 + 45 * DAY, "bcp_admin", "admin-secret", clock.now()),
+                {"segments": 1, "records": 4})
+            self.assertEqual(
+                log.purge_archive(T0 + 45 * DAY, "bcp_admin", "admin-secret", clock.now()),
+                {"segments": 0, "records": 0})
+            report = log.verify()
+            self.assertTrue(report["ok"], report)
+            self.assertEqual((report["purged_segments"], report["purged_through"]), (1, 4))
+            self.assertEqual(report["first_seq"], 5)
+            # 20 events, the refused attempt, the purge.
+            self.assertEqual(log.head()[0], 22)
+        archive = os.path.join(self.dir, "archive")
+        self.assertFalse(any(name.startswith("seg-00000000000000000001-")
+                             for name in os.listdir(archive)))
+        manifest = os.path.join(archive, "purged.jsonl")
+        entry = json.loads(read_text(manifest))
+        self.assertEqual((entry["first_seq"], entry["last_seq"], entry["audit_seq"]), (1, 4, 22))
+        entry["cutoff"] = "2024-01-01T00:00:00.000Z"
+        with open(manifest, "w", encoding="utf-8") as f:
+            f.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        report = audit.verify_dir(self.config, key_callback=fetch_key)
+        self.assertEqual((report["kind"], report["first_bad_seq"]), ("bad_purge_manifest", 1))
+        self.assertIn("fails its MAC", report["message"])
+        with self.assertRaises(lifeline.StateError):
+            self.open()
+
     def test_errors_are_exceptions_with_clear_messages(self):
         bad = dict(self.config, colour="red")
         with self.assertRaises(lifeline.InvalidArgumentError) as ctx:
@@ -262,10 +305,12 @@ class AuditTest(unittest.TestCase):
             log.export(out, role="compliance_officer", credential="co-secret")
         fields = [p["fields"] for p in pii_lines(out)]
         self.assertEqual([f["phone"] for f in fields], ["+15552000001", "+15552000002"])
-        encs = [json.loads(l)["pii"]["phone"]["enc"][:3] for l in self.live_lines()[:2]]
-        self.assertEqual(encs, ["k1:", "k2:"])
+        records = [json.loads(l) for l in self.live_lines()[:2]]
+        # One sealed message per record, naming its key id; no per-field ciphertext.
+        self.assertEqual([r["pii_enc"][:3] for r in records], ["k1:", "k2:"])
+        self.assertEqual([sorted(r["pii"]["phone"]) for r in records], [["psn"], ["psn"]])
         self.assertEqual(
-            [audit.lib.lifeline_audit_finding_str(i).decode() for i in range(7)],
+            [audit.lib.lifeline_audit_finding_str(i).decode() for i in range(8)],
             list(audit.FINDINGS))
 
 

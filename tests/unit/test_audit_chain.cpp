@@ -1,7 +1,10 @@
 // The sans-I/O audit core: the line format, the chain hash, checkpoints,
 // segment headers and the verifier's findings, on in-memory chains.
 #include <catch2/catch.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -112,6 +115,106 @@ TEST_CASE("the canonical line is pinned byte for byte, hash included") {
   CHECK(lifeline::PeekAuditSeq(line) == 1);
 }
 
+namespace {
+
+// The content as RapidJSON's compact Writer writes it, member by member: the
+// reference AppendAuditContent's literal punctuation and fast path for
+// strings without escapes must match byte for byte.
+std::string ContentByRapidJson(const AuditRecord& r) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  auto str = [&w](const std::string& value) {
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  };
+  w.StartObject();
+  w.Key("seq");
+  w.Uint64(r.seq);
+  w.Key("time");
+  str(lifeline::FormatAuditTime(r.time));
+  w.Key("source");
+  w.String(lifeline::AuditSourceName(r.source));
+  const std::pair<const char*, const std::string*> members[] = {
+      {"incidentId", &r.incident_id}, {"callId", &r.call_id},   {"subject", &r.subject},
+      {"channel", &r.channel},        {"event", &r.event},      {"status", &r.status},
+      {"providerId", &r.provider_id}, {"detail", &r.detail}};
+  for (const auto& [key, value] : members) {
+    w.Key(key);
+    str(*value);
+  }
+  w.Key("pii");
+  w.StartObject();
+  for (const lifeline::StoredPii& field : r.pii) {
+    str(field.name);
+    w.StartObject();
+    if (!field.enc.empty()) {
+      w.Key("enc");
+      str(field.enc);
+    }
+    if (!field.psn.empty()) {
+      w.Key("psn");
+      str(field.psn);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  if (!r.pii_enc.empty()) {
+    w.Key("pii_enc");
+    str(r.pii_enc);
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+TEST_CASE("the content is byte for byte what RapidJSON's Writer writes, for any bytes") {
+  std::mt19937 rng(20240520);
+  // Every byte value, with the ones that are escaped (control characters,
+  // '"', '\\') and UTF-8 lead/continuation bytes over-represented.
+  auto random_text = [&rng](std::size_t max) {
+    static const char kSpecial[] = {'"', '\\', '\n', '\t', '\x01', '\x1f', '/', '\x7f',
+                                    '\xc3', '\xa9', '\xe2', '\x82', '\xac', ' '};
+    std::string text(std::uniform_int_distribution<std::size_t>(0, max)(rng), 'x');
+    for (char& c : text) {
+      unsigned pick = std::uniform_int_distribution<unsigned>(0, 9)(rng);
+      if (pick < 4) {
+        c = static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+      } else if (pick < 7) {
+        c = kSpecial[std::uniform_int_distribution<std::size_t>(0, sizeof kSpecial - 1)(rng)];
+      } else {
+        c = static_cast<char>('a' + pick);
+      }
+    }
+    return text;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    AuditRecord r;
+    r.seq = std::uniform_int_distribution<std::uint64_t>(1, UINT64_MAX)(rng);
+    r.time = std::uniform_int_distribution<std::int64_t>(0, 253402300799999LL)(rng);
+    r.source = static_cast<lifeline::AuditSource>(round % 4);
+    for (std::string* field : {&r.incident_id, &r.call_id, &r.subject, &r.channel, &r.event,
+                               &r.status, &r.provider_id, &r.detail}) {
+      *field = round % 3 == 0 ? std::string("plain-ascii_value.1") : random_text(40);
+    }
+    std::size_t fields = std::uniform_int_distribution<std::size_t>(0, 3)(rng);
+    for (std::size_t i = 0; i < fields; ++i) {
+      lifeline::StoredPii field;
+      field.name = round % 2 == 0 ? "f" + std::to_string(i) : random_text(8);
+      if (i != 1) field.enc = random_text(30);
+      if (i != 2 || field.enc.empty()) field.psn = random_text(30) + "p";
+      r.pii.push_back(field);
+    }
+    if (round % 5 == 1) r.pii_enc = random_text(30) + "e";
+    std::string content;
+    lifeline::AppendAuditContent(r, &content);
+    REQUIRE(content == ContentByRapidJson(r));
+  }
+  AuditRecord pinned = PinnedRecord();
+  std::string content = "prefix";
+  lifeline::AppendAuditContent(pinned, &content);
+  CHECK(content == "prefix" + ContentByRapidJson(pinned));
+}
+
 TEST_CASE("a parsed line gives back the record") {
   AuditRecord r = PinnedRecord();
   std::string line;
@@ -157,6 +260,36 @@ TEST_CASE("lines that are not records are refused with a reason") {
   upper[upper.size() - 3] = 'A';
   CHECK(lifeline::ParseAuditLine(upper, &out).message() ==
         "hash is not 64 lower-case hex digits");
+  // A line whose content is given, hashed correctly, so that only the
+  // member checks can refuse it.
+  auto hashed = [](const std::string& content) {
+    std::string hash = lifeline::AuditChainHash(lifeline::kAuditGenesisHash, content);
+    return content.substr(0, content.size() - 1) + ",\"prev_hash\":\"" +
+           lifeline::kAuditGenesisHash + "\",\"hash\":\"" + hash + "\"}";
+  };
+  AuditRecord sealed = PinnedRecord();
+  sealed.pii = {{"phone", "", "p1:abcd"}};
+  sealed.pii_enc = "k1:AAAA";
+  std::string content;
+  lifeline::AppendAuditContent(sealed, &content);
+  REQUIRE(lifeline::ParseAuditLine(hashed(content), &out).ok());
+  CHECK(out.pii_enc == "k1:AAAA");
+  std::string both = content;
+  both.replace(both.find("{\"psn\""), 1, "{\"enc\":\"k1:BBBB\",");
+  CHECK(lifeline::ParseAuditLine(hashed(both), &out).message() ==
+        "a record has both pii_enc and a per-field enc");
+  std::string renamed = content;
+  renamed.replace(renamed.find("pii_enc"), 7, "pii_xxx");
+  CHECK(lifeline::ParseAuditLine(hashed(renamed), &out).message() ==
+        "content does not have exactly the record members");
+  std::string empty = content;
+  empty.replace(empty.find("k1:AAAA"), 7, "");
+  CHECK(lifeline::ParseAuditLine(hashed(empty), &out).message() ==
+        "pii_enc is not a non-empty string");
+  std::string extra = content;
+  extra.insert(extra.size() - 1, ",\"more\":1");
+  CHECK(lifeline::ParseAuditLine(hashed(extra), &out).message() ==
+        "content does not have exactly the record members");
   CHECK(lifeline::PeekAuditSeq("{\"seq\":12,") == 12);
   CHECK(lifeline::PeekAuditSeq("{\"seq\":x,") == 0);
   CHECK(lifeline::PeekAuditSeq("{\"type\":\"link\"}") == 0);
@@ -389,4 +522,126 @@ TEST_CASE("checkpoint lines round-trip and are refused when malformed") {
         "lifeline-audit-checkpoint/v1\n42\n" + std::string(64, 'd'));
   CHECK(lifeline::ParseAuditCheckpoint("{\"seq\":42}", &back).message() ==
         "checkpoint hash is not 64 lower-case hex digits");
+}
+
+TEST_CASE("purge manifest entries anchor the chain where the purged records ended") {
+  std::vector<std::string> lines = Chain(10);
+  auto entry_for = [&lines](std::uint64_t first, std::uint64_t last) {
+    lifeline::AuditPurgeEntry e;
+    e.segment.first_seq = first;
+    e.segment.last_seq = last;
+    e.segment.count = last - first + 1;
+    AuditRecord r;
+    REQUIRE(lifeline::ParseAuditLine(lines[first - 1], &r).ok());
+    e.segment.first_prev_hash = r.prev_hash;
+    e.segment.last_hash = HashOf(lines[last - 1]);
+    e.kid = "c1";
+    e.mac = std::string(64, 'a');
+    return e;
+  };
+  SECTION("two entries, then the remaining records") {
+    AuditChainVerifier v;
+    v.AddCheckpoint(CheckpointAt(lines, 5), true);
+    v.AddPurged(entry_for(1, 3), true);
+    v.AddPurged(entry_for(4, 5), true);
+    for (std::size_t i = 5; i < lines.size(); ++i) v.AddLine(lines[i]);
+    AuditVerifyReport r = v.Finish();
+    INFO(r.ToJson());
+    CHECK(r.ok());
+    CHECK(r.purged_segments == 2);
+    CHECK(r.purged_through == 5);
+    CHECK(r.first_seq == 6);
+    CHECK(r.records == 5);
+  }
+  SECTION("a checkpoint that disagrees with an entry's last hash") {
+    AuditChainVerifier v;
+    AuditCheckpoint cp = CheckpointAt(lines, 5);
+    cp.hash = HashOf(lines[3]);
+    v.AddCheckpoint(cp, true);
+    v.AddPurged(entry_for(1, 5), true);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kBadPurgeManifest);
+    CHECK(r.first_bad_seq == 5);
+    CHECK(r.message ==
+          "checkpoint at seq 5 does not match the purge manifest's last hash for seqs 1-5");
+  }
+  SECTION("the first remaining record does not link to the last purged hash") {
+    AuditChainVerifier v;
+    lifeline::AuditPurgeEntry e = entry_for(1, 5);
+    e.segment.last_hash = HashOf(lines[3]);
+    v.AddPurged(e, true);
+    for (std::size_t i = 5; i < lines.size(); ++i) v.AddLine(lines[i]);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kEdited);
+    CHECK(r.first_bad_seq == 6);
+  }
+  SECTION("an entry after records") {
+    AuditChainVerifier v;
+    v.AddLine(lines[0]);
+    v.AddPurged(entry_for(2, 3), true);
+    AuditVerifyReport r = v.Finish();
+    CHECK(r.finding == AuditFinding::kBadPurgeManifest);
+    CHECK(r.message == "the purge manifest entry for seqs 2-3 comes after records that were kept");
+  }
+  SECTION("without the manifest, an ARCHIVE_PURGED record explains the gap") {
+    std::vector<std::string> rest(lines.begin() + 5, lines.end());
+    AuditRecord purge;
+    purge.seq = 11;
+    purge.time = 1716215530000LL;
+    purge.source = lifeline::AuditSource::kAudit;
+    purge.event = "ARCHIVE_PURGED";
+    purge.detail = "{\"operation\":\"purge\",\"first_seq\":1,\"last_seq\":5}";
+    purge.prev_hash = HashOf(lines[9]);
+    std::string line;
+    lifeline::AppendAuditLine(&purge, &line);
+    CHECK(lifeline::AuditPurgedThrough(purge) == 5);
+    rest.push_back(line);
+    AuditVerifyReport r = Verify(rest);
+    CHECK(r.finding == AuditFinding::kBadPurgeManifest);
+    CHECK(r.first_bad_seq == 1);
+    CHECK(r.message ==
+          "seqs 1-5 were purged (ARCHIVE_PURGED record at seq 11) but the purge manifest does not "
+          "account for them (it was truncated or removed)");
+    // Without that record it is a plain deletion.
+    rest.pop_back();
+    CHECK(Verify(rest).finding == AuditFinding::kDeleted);
+  }
+}
+
+TEST_CASE("purge manifest entries round-trip and are refused when malformed") {
+  lifeline::AuditPurgeEntry e;
+  e.segment = {1, 500, 500, std::string(64, '0'), std::string(64, 'b')};
+  e.max_time = 1716215520000LL;
+  e.cutoff = 1716215530000LL;
+  e.purged_at = 1732000000000LL;
+  e.audit_seq = 1234;
+  e.kid = "c1";
+  e.mac = std::string(64, 'c');
+  std::string line = lifeline::FormatAuditPurgeEntry(e);
+  CHECK(line ==
+        "{\"purged\":1,\"first_seq\":1,\"last_seq\":500,\"count\":500,\"first_prev_hash\":\"" +
+            std::string(64, '0') + "\",\"last_hash\":\"" + std::string(64, 'b') +
+            "\",\"max_time\":\"2024-05-20T14:32:00.000Z\",\"cutoff\":\"2024-05-20T14:32:10.000Z\","
+            "\"purged_at\":\"2024-11-19T07:06:40.000Z\",\"audit_seq\":1234,\"kid\":\"c1\",\"mac\":\"" +
+            std::string(64, 'c') + "\"}");
+  CHECK(lifeline::AuditPurgeMessage(e) ==
+        "lifeline-audit-purge/v1\n1\n500\n" + std::string(64, '0') + "\n" + std::string(64, 'b') +
+            "\n1716215520000\n1716215530000\n1732000000000\n1234");
+  lifeline::AuditPurgeEntry back;
+  REQUIRE(lifeline::ParseAuditPurgeEntry(line, &back).ok());
+  CHECK(lifeline::AuditPurgeMessage(back) == lifeline::AuditPurgeMessage(e));
+  CHECK(back.mac == e.mac);
+  auto refused = [](std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    lifeline::AuditPurgeEntry out;
+    return lifeline::ParseAuditPurgeEntry(text, &out).message();
+  };
+  CHECK(refused(line, "\"count\":500", "\"count\":499") ==
+        "purge manifest entry boundaries are inconsistent");
+  CHECK(refused(line, "\"purged\":1", "\"purged\":2") == "purge manifest entry version is not 1");
+  CHECK(refused(line, "2024-05-20T14:32:00.000Z", "yesterday") ==
+        "purge manifest entry max_time is not RFC 3339 UTC with milliseconds");
+  CHECK(refused(line, "\"audit_seq\":1234", "\"audit_seq\":\"x\"") ==
+        "purge manifest entry audit_seq is not an integer");
+  CHECK(refused(line, "\"kid\":\"c1\"", "\"kid\":\"\"") == "purge manifest entry kid is missing");
 }

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "core/audit_crypto.hpp"
 #include "lifeline/audit_log.hpp"
 #include "support/audit_fixture.hpp"
 
@@ -577,7 +578,9 @@ TEST_CASE("rotating the data key leaves old records readable, wrong or missing k
       CHECK(PiiValue(v, "phone") == PhoneOf(i));
       REQUIRE(v.record.pii.size() == 4);  // email, phone, push_token, subject
       CHECK(v.record.pii[1].name == "phone");
-      CHECK(v.record.pii[1].enc.rfind(i < 3 ? "k1:" : "k2:", 0) == 0);
+      // One sealed message per record names its key id; no per-field ciphertext.
+      CHECK(v.record.pii_enc.rfind(i < 3 ? "k1:" : "k2:", 0) == 0);
+      CHECK(v.record.pii[1].enc.empty());
     }
     REQUIRE(log->Close().ok());
   }
@@ -595,7 +598,7 @@ TEST_CASE("rotating the data key leaves old records readable, wrong or missing k
     lifeline::Status s =
         log->Read(AuditFilter(), kOfficer, kT0, [](const AuditView&) { return true; });
     CHECK(s.code() == StatusCode::kNotFound);
-    CHECK(s.message() == "record 1 field 'email': data key 'k1' is not available: key 'k1' is not known");
+    CHECK(s.message() == "record 1: data key 'k1' is not available: key 'k1' is not known");
     // Readers without the role are not affected. 6 events, the first read's
     // PII_DECRYPTED, and this attempt's: it is recorded before decrypting.
     CHECK(ReadAll(*log, AuditFilter(), kAnalyst).size() == 8);
@@ -608,7 +611,7 @@ TEST_CASE("rotating the data key leaves old records readable, wrong or missing k
         log->Read(AuditFilter(), kOfficer, kT0, [](const AuditView&) { return true; });
     CHECK(s.code() == StatusCode::kState);
     CHECK(s.message() ==
-          "record 1 field 'email' does not decrypt with key 'k1': authentication failed "
+          "record 1 does not decrypt with key 'k1': authentication failed "
           "(wrong key or altered ciphertext)");
   }
   SECTION("no data key at open") {
@@ -628,13 +631,14 @@ TEST_CASE("ciphertext moved to another record does not decrypt (AAD bound to seq
     AppendN(*log, 0, 2);
     REQUIRE(log->Close().ok());
   }
-  // Splice record 1's phone ciphertext into record 2 and re-hash record 2
-  // and everything after it, as an insider with the file (not the keys) could.
+  // Splice record 1's sealed fields into record 2 and re-hash record 2 and
+  // everything after it, as an insider with the file (not the keys) could.
   std::vector<std::string> lines = Lines(ReadFile(dir + "/audit.log"));
   lifeline::AuditRecord r1, r2;
   REQUIRE(lifeline::ParseAuditLine(lines[0], &r1).ok());
   REQUIRE(lifeline::ParseAuditLine(lines[1], &r2).ok());
-  r2.pii[1].enc = r1.pii[1].enc;
+  REQUIRE_FALSE(r1.pii_enc.empty());
+  r2.pii_enc = r1.pii_enc;
   lines[1].clear();
   lifeline::AppendAuditLine(&r2, &lines[1]);
   WriteFile(dir + "/audit.log", Join(lines));
@@ -642,7 +646,86 @@ TEST_CASE("ciphertext moved to another record does not decrypt (AAD bound to seq
   auto log = MustOpen(options);
   lifeline::Status s = log->Read(AuditFilter(), kOfficer, kT0, [](const AuditView&) { return true; });
   CHECK(s.code() == StatusCode::kState);
-  CHECK(s.message().find("record 2 field 'phone' does not decrypt") == 0);
+  CHECK(s.message().find("record 2 does not decrypt") == 0);
+}
+
+TEST_CASE("records of the first format (one ciphertext per field) stay readable") {
+  // Records written before pii_enc carried each encrypted value in its own
+  // AES-GCM message, {"enc":"k1:...","psn":"p1:..."}, with the AAD
+  // "lifeline-audit/v1\n<seq>\n<field>\n<kid>". Write three such records by
+  // hand, then open, read, append (new format) and verify the mixed log.
+  std::string dir = FreshDir("v1");
+  auto keys = TestKeys();
+  auto options = TestOptions(dir, keys);
+  lifeline::audit_internal::AesGcm gcm;
+  lifeline::audit_internal::HmacSha256 psn(KeyOf(0x70));
+  const lifeline::SecretKey k1 = KeyOf(0x10);
+  auto v1_field = [&](std::uint64_t seq, const std::string& name, const std::string& value) {
+    lifeline::StoredPii field;
+    field.name = name;
+    std::string sealed;
+    REQUIRE(gcm.Seal(k1, "lifeline-audit/v1\n" + std::to_string(seq) + "\n" + name + "\nk1", value,
+                     &sealed)
+                .ok());
+    field.enc = "k1:" + lifeline::audit_internal::Base64Encode(
+                            reinterpret_cast<const std::uint8_t*>(sealed.data()), sealed.size());
+    field.psn = "p1:" + psn.Hex(value);
+    return field;
+  };
+  std::vector<std::string> lines;
+  std::string prev = lifeline::kAuditGenesisHash;
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    lifeline::AuditRecord r;
+    r.seq = seq;
+    r.time = kT0 + static_cast<lifeline::UnixMillis>(seq);
+    r.incident_id = "INC-OLD";
+    r.event = "DELIVERY_ATTEMPT";
+    r.pii = {v1_field(seq, "email", EmailOf(static_cast<int>(seq))),
+             v1_field(seq, "phone", PhoneOf(static_cast<int>(seq)))};
+    r.prev_hash = prev;
+    std::string line;
+    lifeline::AppendAuditLine(&r, &line);
+    prev = r.hash;
+    lines.push_back(line);
+  }
+  SECTION("read, appended to and verified") {
+    std::filesystem::create_directories(dir);
+    WriteFile(dir + "/audit.log", Join(lines));
+    auto log = MustOpen(options);
+    AppendN(*log, 4, 6);
+    std::vector<AuditView> clear = ReadAll(*log, AuditFilter(), kOfficer);
+    REQUIRE(clear.size() == 5);
+    for (int i = 0; i < 5; ++i) {
+      const AuditView& v = clear[static_cast<std::size_t>(i)];
+      CHECK(PiiValue(v, "phone") == PhoneOf(i + 1));
+      CHECK(PiiValue(v, "email") == EmailOf(i + 1));
+      CHECK(v.record.pii_enc.empty() == (i < 3));
+    }
+    // Pseudonyms of both formats join: the same key, the same value.
+    std::vector<AuditView> masked = ReadAll(*log, AuditFilter(), kAnalyst);
+    CHECK(PiiValue(masked[0], "phone").rfind("psn:p1:", 0) == 0);
+    CHECK(PiiValue(masked[0], "phone") == "psn:p1:" + psn.Hex(PhoneOf(1)));
+    CHECK(PiiValue(masked[3], "phone") == "psn:p1:" + psn.Hex(PhoneOf(4)));
+    auto report = log->Verify();
+    REQUIRE(report.ok());
+    CHECK(report->ok());
+    CHECK(report->records == 6);  // 5 events and the officer's PII_DECRYPTED
+  }
+  SECTION("a per-field ciphertext moved to another field does not decrypt") {
+    lifeline::AuditRecord r;
+    REQUIRE(lifeline::ParseAuditLine(lines[1], &r).ok());
+    std::swap(r.pii[0].enc, r.pii[1].enc);
+    lines[1].clear();
+    lifeline::AppendAuditLine(&r, &lines[1]);
+    std::filesystem::create_directories(dir);
+    WriteFile(dir + "/audit.log", Join({lines[0], lines[1]}));
+    auto log = MustOpen(options);
+    lifeline::Status s = log->Read(AuditFilter(), kOfficer, kT0, [](const AuditView&) { return true; });
+    CHECK(s.code() == StatusCode::kState);
+    CHECK(s.message() ==
+          "record 2 field 'email' does not decrypt with key 'k1': authentication failed "
+          "(wrong key or altered ciphertext)");
+  }
 }
 
 TEST_CASE("the SQLite store keeps the same chain and catches the same tampering") {

@@ -192,6 +192,9 @@ TEST_CASE("a corrupt or missing archive segment is reported, never skipped") {
     AuditVerifyReport r = VerifyDir(options);
     CHECK(r.finding == AuditFinding::kDeleted);
     CHECK(r.first_bad_seq == 6);
+    CHECK(r.message == "seq 6 is missing (no archive segment holds seqs 6-10; expected " +
+                           lifeline::audit_internal::SegmentFileName(6, 10) +
+                           " or segments covering that range)");
   }
   SECTION("the open log refuses a corrupt last segment") {
     const std::string last = dir + "/archive/" + lifeline::audit_internal::SegmentFileName(11, 12);

@@ -249,6 +249,9 @@ _FUNCTIONS = [
      [handle_p, ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_int64_p, ctypes.c_void_p), ctypes.c_void_p]),
     ("lifeline_cascade_runtime_voice_result", _Status,
      [handle_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]),
+    ("lifeline_audit_purge_archive", _Status,
+     [handle_p, ctypes.c_int64, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64,
+      ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
 ]
 
 

@@ -34,7 +34,7 @@ CREDENTIAL_CALLBACK = ctypes.CFUNCTYPE(
 
 #: lifeline_audit_finding values, by index.
 FINDINGS = ("ok", "edited", "deleted", "reordered", "truncated", "bad_checkpoint",
-            "corrupt_archive")
+            "corrupt_archive", "bad_purge_manifest")
 
 _NOT_FOUND = errors.NotFoundError.status
 _UNAVAILABLE = errors.UnavailableError.status
@@ -146,6 +146,24 @@ class AuditLog(_native.Handle):
         count = ctypes.c_uint64()
         lib.lifeline_audit_archive(self, int(now_ms), ctypes.byref(count))
         return count.value
+
+    def purge_archive(self, cutoff_ms, role, credential, now_ms):
+        """Deletes the oldest archive segments whose records are all older
+        than ``cutoff_ms``, keeping their chain boundaries in the purge
+        manifest so that ``verify`` still proves what remains.
+
+        Only ``role="bcp_admin"`` with a credential the verifier accepts may
+        purge (``InvalidArgumentError`` otherwise, and the attempt is
+        audited); ``cutoff_ms`` must not be later than ``now_ms`` minus the
+        retention period. Returns ``{"segments": n, "records": m}``, both 0
+        when nothing is left to purge."""
+        self._check_open()
+        segments = ctypes.c_uint64()
+        records = ctypes.c_uint64()
+        lib.lifeline_audit_purge_archive(self, int(cutoff_ms), _native.text(role),
+                                         _native.text(credential), int(now_ms),
+                                         ctypes.byref(segments), ctypes.byref(records))
+        return {"segments": segments.value, "records": records.value}
 
     def export(self, path, incident_id=None, call_id=None, from_ms=None, to_ms=None,
                role=None, credential=None, now_ms=0):
