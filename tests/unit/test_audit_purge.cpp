@@ -89,7 +89,7 @@ lifeline::AuditLogOptions ArchivedLog(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("a purge deletes the oldest segments older than the cutoff; what remains still verifies") {
+TEST_CASE("a purge deletes the oldest segments older than the cutoff, what remains still verifies") {
   std::string dir = FreshDir("purge");
   auto options = ArchivedLog(dir);
   auto log = MustOpen(options);
@@ -217,7 +217,7 @@ TEST_CASE("purging is idempotent and never reaches inside the retention period")
   }
 }
 
-TEST_CASE("only a verified bcp_admin may purge; refusals are recorded") {
+TEST_CASE("only a verified bcp_admin may purge, refusals are recorded") {
   std::string dir = FreshDir("purge_role");
   auto options = ArchivedLog(dir);
   auto log = MustOpen(options);
@@ -340,7 +340,7 @@ TEST_CASE("after a purge, verify names a removed segment and a tampered, truncat
   }
 }
 
-TEST_CASE("a purge cut short is finished on open; a damaged archive is never purged") {
+TEST_CASE("a purge cut short is finished on open, a damaged archive is never purged") {
   std::string dir = FreshDir("purge_crash");
   auto options = ArchivedLog(dir);
   const std::string seg = dir + "/archive/" + SegmentFileName(1, 5);
