@@ -54,6 +54,9 @@ struct CallbackDispatcherOptions {
   DurationMillis token_retry_ms = 5000; // after a failed token request
   // Where every delivery outcome is recorded (not owned; may be null).
   AuditSink* audit = nullptr;
+  // After the audit sink refused, how long before it is tried again (on
+  // the clock passed to Poll); nothing new is sent meanwhile.
+  DurationMillis audit_retry_ms = 200;
 };
 
 struct CallbackDispatcherCounters {
@@ -129,6 +132,7 @@ class CallbackDispatcher {
   std::unordered_map<std::string, int> rate_limited_attempts_;
   std::vector<OutboxOutcome> pending_outcomes_;
   AuditBacklog audit_backlog_;
+  UnixMillis audit_retry_at_ = 0;
   uint64_t next_tag_ = 1;
   bool token_in_flight_ = false;
   UnixMillis token_retry_at_ = 0;

@@ -46,7 +46,11 @@ void CallbackDispatcher::Audit(const OutboxRecord& record, const char* status,
                  (outcome.error.empty() ? "" : " error=" + outcome.error) +
                  (record.resend ? " resend=1" : "");
   audit_backlog_.Add(std::move(event));
-  if (!audit_backlog_.Flush(options_.audit).ok()) ++counters_.audit_failures;
+  if (now < audit_retry_at_) return;  // refused recently: Poll retries
+  if (!audit_backlog_.Flush(options_.audit).ok()) {
+    ++counters_.audit_failures;
+    audit_retry_at_ = now + options_.audit_retry_ms;
+  }
 }
 
 void CallbackDispatcher::FlushOutcomes() {
@@ -66,9 +70,13 @@ std::vector<CallbackDispatcher::Outgoing> CallbackDispatcher::Poll(UnixMillis no
   FlushOutcomes();
   if (!pending_outcomes_.empty()) return out;  // the store is failing: send nothing new
   // The audit trail refuses: send nothing new until it has every outcome.
-  if (!audit_backlog_.empty() && !audit_backlog_.Flush(options_.audit).ok()) {
-    ++counters_.audit_failures;
-    return out;
+  if (!audit_backlog_.empty()) {
+    if (now < audit_retry_at_) return out;
+    if (!audit_backlog_.Flush(options_.audit).ok()) {
+      ++counters_.audit_failures;
+      audit_retry_at_ = now + options_.audit_retry_ms;
+      return out;
+    }
   }
 
   if (!token_in_flight_ && now >= token_retry_at_) {
@@ -203,6 +211,8 @@ std::optional<UnixMillis> CallbackDispatcher::NextDeadline() const {
   std::optional<UnixMillis> deadline;
   auto consider = [&](UnixMillis t) { deadline = deadline ? std::min(*deadline, t) : t; };
   if (!pending_outcomes_.empty()) consider(0);
+  // While the audit trail refuses, nothing else can move: wake for the retry.
+  if (!audit_backlog_.empty()) return deadline ? deadline : std::optional<UnixMillis>(audit_retry_at_);
   Result<std::optional<UnixMillis>> due = store_->NextDueAt();
   if (due.ok() && due->has_value()) {
     UnixMillis t = std::max(**due, paused_until_);
