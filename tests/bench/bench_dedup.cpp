@@ -17,14 +17,11 @@
 // reported per check as `allocs/check`.
 #include <benchmark/benchmark.h>
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
@@ -74,25 +71,13 @@ constexpr std::size_t kKeySize = 30;
 class KeyPool {
  public:
   std::string_view Get(std::uint64_t g) const {
-    return std::string_view(&data_.get()[(g % count_) * 32], kKeySize);
+    return std::string_view(&data_[(g % count_) * 32], kKeySize);
   }
   void Reserve(std::size_t count) {
     if (count <= count_) return;
-    // 2 MiB-aligned and marked for transparent huge pages, like the cache's
-    // own arena: in a real host the key was just parsed and is in L1, so the
-    // harness should not add a TLB miss per check that the code under test
-    // would never see (both caches read the same pool).
-    constexpr std::size_t kHuge = std::size_t{2} << 20;
-    const std::size_t bytes = (count * 32 + kHuge - 1) / kHuge * kHuge;
-    std::unique_ptr<char, FreeDeleter> grown(static_cast<char*>(std::aligned_alloc(kHuge, bytes)));
-    if (!grown) std::abort();
-#if defined(MADV_HUGEPAGE)
-    madvise(grown.get(), bytes, MADV_HUGEPAGE);
-#endif
-    if (count_ > 0) std::memcpy(grown.get(), data_.get(), count_ * 32);
-    data_ = std::move(grown);
+    data_.resize(count * 32);
     for (std::size_t g = count_; g < count; ++g) {
-      char* p = &data_.get()[g * 32];
+      char* p = &data_[g * 32];
       std::snprintf(p, 32, "+1%010llu|%013llu|q%02u",
                     static_cast<unsigned long long>(5550000000ull + g * 7919 % 4449999999ull),
                     static_cast<unsigned long long>(kBase + g), static_cast<unsigned>(g % 97));
@@ -101,10 +86,7 @@ class KeyPool {
   }
 
  private:
-  struct FreeDeleter {
-    void operator()(char* p) const { std::free(p); }
-  };
-  std::unique_ptr<char, FreeDeleter> data_;
+  std::vector<char> data_;
   std::size_t count_ = 0;
 };
 
