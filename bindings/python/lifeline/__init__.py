@@ -19,7 +19,7 @@ from .rate_limiter import KeyedRateLimiter, RateLimiter  # noqa: F401
 from .dedup import DedupCache  # noqa: F401
 
 from .cascade import AttemptStatus, Cascade, SendResult  # noqa: F401
-from .cascade_runtime import CascadeRuntime  # noqa: F401
+from .cascade_runtime import CascadeRuntime, OriginateAnswer, VoiceCall, VoiceResult  # noqa: F401
 from .engine import (  # noqa: F401
     Action, ActionKind, Call, CallEntry, CallEvent, CallOutcome, Engine, HangupTone, Prompt,
     RoutingMode)
