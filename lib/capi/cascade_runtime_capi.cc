@@ -311,7 +311,6 @@ LIFELINE_API lifeline_status lifeline_cascade_runtime_take_events(lifeline_casca
                                                                  size_t* needed) {
   static constexpr const char* kFn = "lifeline_cascade_runtime_take_events";
   LIFELINE_REQUIRE_NOT_NULL(kFn, rt);
-  if (out == nullptr && cap != 0) return Fail(kFn, LIFELINE_E_INVALID_ARGUMENT, "out is NULL but cap > 0");
   return Guard(kFn, [&] {
     std::lock_guard<std::mutex> lock(rt->events_mu);
     if (!rt->events_stash) rt->events_stash = rt->service->TakeEventsJson();

@@ -42,8 +42,8 @@ class CascadeEventRelay final : public CascadeEventSink {
 
   void OnEvent(const CascadeEvent& event) override {
     if (audit_ != nullptr || audit_required_) backlog_.Add(CascadeAuditSink::ToAuditEvent(event));
-    std::lock_guard<std::mutex> lock(host_mu_);
     if (host_queue_limit_ == 0) return;
+    std::lock_guard<std::mutex> lock(host_mu_);
     if (host_events_.size() == host_queue_limit_) {
       host_events_.pop_front();
       ++host_events_dropped_;

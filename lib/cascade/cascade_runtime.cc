@@ -190,22 +190,18 @@ void CascadeRuntime::Dispatch(const ClaimedMessage& cm, UnixMillis now) {
 }
 
 bool CascadeRuntime::FlushAuditThenSend(UnixMillis now) {
+  const bool recorded = relay_ == nullptr || relay_->FlushAudit().ok();
+  if (recorded) {
+    for (; !held_.empty(); held_.pop_front()) Dispatch(held_.front(), now);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
   if (relay_ != nullptr) {
-    Status s = relay_->FlushAudit();
-    std::lock_guard<std::mutex> lock(mu_);
     metrics_.audit_recorded = static_cast<std::int64_t>(relay_->audit_recorded());
     metrics_.audit_backlog = static_cast<std::int64_t>(relay_->audit_backlog());
     metrics_.audit_refusals = static_cast<std::int64_t>(relay_->audit_refusals());
-    metrics_.held_messages = static_cast<std::int64_t>(held_.size());
-    if (!s.ok()) return false;
   }
-  while (!held_.empty()) {
-    Dispatch(held_.front(), now);
-    held_.pop_front();
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  metrics_.held_messages = 0;
-  return true;
+  metrics_.held_messages = static_cast<std::int64_t>(held_.size());
+  return recorded;
 }
 
 void CascadeRuntime::Loop() {

@@ -302,6 +302,17 @@ bool MatchesPurged(const SegmentFile& file, const AuditSegmentHeader& header,
          header.first_prev_hash == h.first_prev_hash && header.last_hash == h.last_hash;
 }
 
+// A record the log writes about itself (source "audit"): who (`role`) did
+// what, and when.
+AuditEvent OwnEvent(const std::string& role, UnixMillis now) {
+  AuditEvent e;
+  e.source = AuditSource::kAudit;
+  e.time = std::clamp<UnixMillis>(now, 0, kMaxTime);
+  e.subject = role;
+  e.channel = "audit";
+  return e;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -1200,13 +1211,9 @@ Result<SecretKey> AuditLog::Impl::ReadKey(const std::string& kid) {
 Result<bool> AuditLog::Impl::DecideReader(const AuditFilter& filter, const AuditReader& reader,
                                           UnixMillis now, const char* operation) {
   if (!IsPrivilegedAuditRole(reader.role)) return false;
-  AuditEvent e;
-  e.source = AuditSource::kAudit;
-  e.time = std::clamp<UnixMillis>(now, 0, kMaxTime);
-  e.subject = reader.role;
+  AuditEvent e = OwnEvent(reader.role, now);
   e.incident_id = filter.incident_id;
   e.call_id = filter.call_id;
-  e.channel = "audit";
   std::string detail;
   StringSink sink{&detail};
   JsonWriter w(sink);
@@ -1681,11 +1688,7 @@ Status AuditLog::Impl::AuthorizePurge(const AuditReader& admin, UnixMillis cutof
                   opt.verify_credential(admin.role, admin.credential);
   if (accepted) return Status::Ok();
   // A refused purge is recorded too: someone tried to destroy history.
-  AuditEvent e;
-  e.source = AuditSource::kAudit;
-  e.time = std::clamp<UnixMillis>(now, 0, kMaxTime);
-  e.subject = admin.role;
-  e.channel = "audit";
+  AuditEvent e = OwnEvent(admin.role, now);
   e.event = "PURGE_DENIED";
   e.status = "DENIED";
   std::string detail;
@@ -1805,11 +1808,7 @@ Result<AuditPurgeSummary> AuditLog::Impl::PurgeArchive(UnixMillis cutoff, const 
 
   // 1. The purge is recorded before anything is deleted; if it cannot be,
   //    nothing is.
-  AuditEvent e;
-  e.source = AuditSource::kAudit;
-  e.time = std::clamp<UnixMillis>(now, 0, kMaxTime);
-  e.subject = admin.role;
-  e.channel = "audit";
+  AuditEvent e = OwnEvent(admin.role, now);
   e.event = "ARCHIVE_PURGED";
   e.status = "PURGED";
   {
