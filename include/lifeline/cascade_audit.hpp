@@ -54,7 +54,8 @@ class CascadeAuditSink final : public CascadeEventSink {
     a.status = e.stale_contact_data ? "stale_contact_data" : "";
     a.detail = "group=" + e.group_id +
                (e.attempt_id != 0 ? " attempt=" + std::to_string(e.attempt_id) : std::string()) +
-               (e.detail.empty() ? std::string() : " " + e.detail);
+               (e.detail.empty() ? std::string() : " " + e.detail) +
+               (e.recovered ? " recovered=1" : "");
     return a;
   }
 

@@ -69,6 +69,11 @@ struct CascadeEvent {
   std::uint64_t attempt_id = 0;      // 0 when not about one attempt
   std::string detail;                // reason / status names; never PII
   bool stale_contact_data = false;
+  // Re-emitted when a durable store was reopened: its journal had the step
+  // that produced the event but not the audit trail's acknowledgement of it
+  // (a crash or a close while the event waited for the audit sink). The
+  // trail may already hold it when the crash came just after the append.
+  bool recovered = false;
 };
 
 class CascadeEventSink {

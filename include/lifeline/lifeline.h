@@ -644,7 +644,9 @@ LIFELINE_API lifeline_status lifeline_cascade_state_json(const lifeline_cascade_
 
 /* The events emitted since the last call, as a JSON array of {"type", "at",
  * "incidentId", "groupId", "memberId", "channel", "attemptId", "detail",
- * "staleContactData"}, then forgotten. Same buffer rules as take_outbound. */
+ * "staleContactData", "recovered"}, then forgotten. "recovered" is true for an
+ * event re-emitted when the runtime's store was reopened, because the audit
+ * trail had not acknowledged it before the process stopped. Same buffer rules as take_outbound. */
 LIFELINE_API lifeline_status lifeline_cascade_take_events(lifeline_cascade_t* cascade,
                                                           char* out, size_t cap,
                                                           size_t* needed);

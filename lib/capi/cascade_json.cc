@@ -154,6 +154,8 @@ std::string CascadeEventsJson(const std::vector<CascadeEvent>& events) {
     Str(w, "detail", e.detail);
     w.Key("staleContactData");
     w.Bool(e.stale_contact_data);
+    w.Key("recovered");
+    w.Bool(e.recovered);
     w.EndObject();
   }
   w.EndArray();

@@ -191,10 +191,16 @@ void CascadeRuntime::Dispatch(const ClaimedMessage& cm, UnixMillis now) {
 
 bool CascadeRuntime::FlushAuditThenSend(UnixMillis now) {
   const bool recorded = relay_ == nullptr || relay_->FlushAudit().ok();
+  // Every event emitted so far came from a committed journal entry (the
+  // store commits inside each call) and is now recorded: move the watermark,
+  // so a reopen does not emit them again. If this fails, a reopen re-emits
+  // them (recovered=1), which is the safe side.
+  const bool watermark_failed = recorded && !cascade_->MarkAudited(cascade_->journal_seq()).ok();
   if (recorded) {
     for (; !held_.empty(); held_.pop_front()) Dispatch(held_.front(), now);
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (watermark_failed) ++metrics_.store_errors;
   if (relay_ != nullptr) {
     metrics_.audit_recorded = static_cast<std::int64_t>(relay_->audit_recorded());
     metrics_.audit_backlog = static_cast<std::int64_t>(relay_->audit_backlog());

@@ -67,9 +67,11 @@ void CallbackDispatcher::FlushOutcomes() {
 
 std::vector<CallbackDispatcher::Outgoing> CallbackDispatcher::Poll(UnixMillis now) {
   std::vector<Outgoing> out;
-  FlushOutcomes();
-  if (!pending_outcomes_.empty()) return out;  // the store is failing: send nothing new
-  // The audit trail refuses: send nothing new until it has every outcome.
+  // The audit trail refuses: the outbox does not advance past an outcome it
+  // has not recorded, and nothing new is sent. The outcomes stay in memory
+  // and their records IN_FLIGHT in the store; a crash now is a crash during
+  // those sends (re-sent once at recovery, resend=1), never a delivery the
+  // store calls done while the trail does not have it.
   if (!audit_backlog_.empty()) {
     if (now < audit_retry_at_) return out;
     if (!audit_backlog_.Flush(options_.audit).ok()) {
@@ -78,6 +80,8 @@ std::vector<CallbackDispatcher::Outgoing> CallbackDispatcher::Poll(UnixMillis no
       return out;
     }
   }
+  FlushOutcomes();
+  if (!pending_outcomes_.empty()) return out;  // the store is failing: send nothing new
 
   if (!token_in_flight_ && now >= token_retry_at_) {
     token_retry_at_ = 0;
@@ -208,11 +212,12 @@ void CallbackDispatcher::OnResponse(uint64_t tag, const HttpResponse& response, 
 }
 
 std::optional<UnixMillis> CallbackDispatcher::NextDeadline() const {
+  // While the audit trail refuses, nothing else can move (not even the
+  // outcomes waiting for the store): wake for the retry.
+  if (!audit_backlog_.empty()) return audit_retry_at_;
   std::optional<UnixMillis> deadline;
   auto consider = [&](UnixMillis t) { deadline = deadline ? std::min(*deadline, t) : t; };
   if (!pending_outcomes_.empty()) consider(0);
-  // While the audit trail refuses, nothing else can move: wake for the retry.
-  if (!audit_backlog_.empty()) return deadline ? deadline : std::optional<UnixMillis>(audit_retry_at_);
   Result<std::optional<UnixMillis>> due = store_->NextDueAt();
   if (due.ok() && due->has_value()) {
     UnixMillis t = std::max(**due, paused_until_);

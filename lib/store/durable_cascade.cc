@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <limits>
 #include <map>
 #include <unordered_set>
 #include <utility>
@@ -169,6 +170,8 @@ struct DurableCascade::Recorder : public DirectoryProvider, public CascadeEventS
   DirectoryProvider* live = nullptr;
   CascadeEventSink* sink = nullptr;
   bool replaying = false;
+  bool reemit = false;          // replaying an entry after the audit watermark
+  std::int64_t reemitted = 0;
   std::vector<RecordedLookup> recorded;     // live: this trigger's lookups
   std::deque<RecordedLookup> playback;      // replay: the journaled lookups
 
@@ -204,7 +207,15 @@ struct DurableCascade::Recorder : public DirectoryProvider, public CascadeEventS
   }
 
   void OnEvent(const CascadeEvent& event) override {
-    if (!replaying && sink != nullptr) sink->OnEvent(event);
+    if (sink == nullptr) return;
+    if (!replaying) {
+      sink->OnEvent(event);
+    } else if (reemit) {
+      CascadeEvent recovered = event;
+      recovered.recovered = true;
+      sink->OnEvent(recovered);
+      ++reemitted;
+    }
   }
 };
 
@@ -353,8 +364,10 @@ Result<std::unique_ptr<DurableCascade>> DurableCascade::Open(DurableCascadeOptio
     if (*row) {
       epoch = q->ColumnInt64(0);
     } else {
+      // A new file: every event from here on goes through the watermark.
       auto ins = self->db_->Prepare(
-          "INSERT INTO cascade_meta(key, value) VALUES('created_at', ?1)", "cascade open");
+          "INSERT INTO cascade_meta(key, value) VALUES('created_at', ?1), ('audited_through', 0)",
+          "cascade open");
       if (!ins.ok()) return ins.status();
       ins->Bind(1, std::int64_t{now});
       s = ins->Run();
@@ -400,14 +413,24 @@ Status DurableCascade::Replay() {
   // Takes after the watermark may have phone messages missing from
   // cascade_addresses (a crash before their batch was written, or a
   // version-1 file): the replay re-derives them, addresses included.
-  std::int64_t indexed_through = 0;
-  {
-    auto q = db_->Prepare("SELECT value FROM cascade_meta WHERE key = 'addresses_through'", "cascade replay");
+  auto meta = [this](const char* key) -> Result<std::optional<std::int64_t>> {
+    auto q = db_->Prepare("SELECT value FROM cascade_meta WHERE key = ?1", "cascade replay");
     if (!q.ok()) return q.status();
+    q->Bind(1, std::string_view(key));
     auto row = q->Step();
     if (!row.ok()) return row.status();
-    if (*row) indexed_through = q->ColumnInt64(0);
-  }
+    if (!*row) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(q->ColumnInt64(0));
+  };
+  auto indexed = meta("addresses_through");
+  if (!indexed.ok()) return indexed.status();
+  const std::int64_t indexed_through = indexed->value_or(0);
+  // No watermark: a file from before it existed, whose events were handled
+  // by the host of that time. Start it at the end rather than re-emit all.
+  auto audited = meta("audited_through");
+  if (!audited.ok()) return audited.status();
+  const bool legacy = !audited->has_value();
+  audited_through_ = audited->value_or(std::numeric_limits<std::int64_t>::max());
   std::int64_t last_take = 0;
   // One transaction for whatever the replay writes (address rows, the
   // watermark), opened before the journal is read.
@@ -426,6 +449,9 @@ Status DurableCascade::Replay() {
     if (!row.ok()) return row.status();
     if (!*row) break;
     ++n;
+    const std::int64_t seq = q->ColumnInt64(0);
+    recorder_->reemit = seq > audited_through_;
+    appended_seq_ = seq;
     const int kind = static_cast<int>(q->ColumnInt64(1));
     const UnixMillis at = q->ColumnInt64(2);
     const std::int64_t id = q->ColumnInt64(3);
@@ -494,7 +520,14 @@ Status DurableCascade::Replay() {
   }
   stats_.replayed_entries = n;
   stats_.journal_entries = n;
+  stats_.recovered_events = recorder_->reemitted;
   last_take_seq_ = last_take;
+  journal_seq_ = appended_seq_;
+  if (legacy) {
+    audited_through_ = journal_seq_;
+    Status s = SetMeta("audited_through", audited_through_);
+    if (!s.ok()) return s;
+  }
   if (last_take > indexed_through) {
     Status s = SetIndexedThrough(last_take);
     if (!s.ok()) return s;
@@ -515,16 +548,28 @@ Status DurableCascade::IndexAddress(const std::string& hash, std::uint64_t messa
   return ins->Run();
 }
 
-Status DurableCascade::SetIndexedThrough(std::int64_t seq) {
+Status DurableCascade::SetIndexedThrough(std::int64_t seq) { return SetMeta("addresses_through", seq); }
+
+Status DurableCascade::SetMeta(const char* key, std::int64_t value) {
   Status s = Ensure();
   if (!s.ok()) return s;
   auto up = db_->Prepare(
-      "INSERT INTO cascade_meta(key, value) VALUES('addresses_through', ?1) "
+      "INSERT INTO cascade_meta(key, value) VALUES(?1, ?2) "
       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      "cascade address index");
+      "cascade meta");
   if (!up.ok()) return up.status();
-  up->Bind(1, seq);
+  up->Bind(1, std::string_view(key)).Bind(2, value);
   return up->Run();
+}
+
+Status DurableCascade::MarkAudited(std::int64_t seq) {
+  seq = std::min(seq, journal_seq_);
+  if (seq <= audited_through_) return Status::Ok();
+  Status s = SetMeta("audited_through", seq);
+  if (s.ok()) s = Finish();
+  if (!s.ok()) return s;
+  audited_through_ = seq;
+  return Status::Ok();
 }
 
 Status DurableCascade::LoadAddressKey() {
@@ -739,6 +784,10 @@ Status DurableCascade::Finish() {
   Status s = tx_->Commit();
   tx_.reset();
   ++stats_.commits;
+  // Only what committed counts for the audit watermark (a failed commit's
+  // rows are gone, and their seqs will be reused).
+  if (s.ok()) journal_seq_ = appended_seq_;
+  else appended_seq_ = journal_seq_;
   return s;
 }
 
@@ -773,6 +822,7 @@ Status DurableCascade::Append(int kind, UnixMillis at, std::int64_t id, std::int
   if (!s.ok()) return s;
   if (at > last_at_) last_at_ = at;
   ++stats_.journal_entries;
+  appended_seq_ = sqlite3_last_insert_rowid(db_->handle());
   return Status::Ok();
 }
 
@@ -797,7 +847,7 @@ Result<std::vector<ClaimedMessage>> DurableCascade::TakeOutbound(UnixMillis now)
   Status s = Append(kTake, now, static_cast<std::int64_t>(out.front().message_id),
                     static_cast<std::int64_t>(out.size()), "", 0, "");
   if (!s.ok()) return s;
-  last_take_seq_ = sqlite3_last_insert_rowid(db_->handle());   // this take's journal seq
+  last_take_seq_ = appended_seq_;   // this take's journal seq
   claimed.reserve(out.size());
   for (OutboundMessage& m : out) {
     bool fresh = false;

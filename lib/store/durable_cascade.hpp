@@ -34,7 +34,8 @@
 //
 // Tables (application_id 'LLCS', its own file, see `SqliteSchema`):
 //   cascade_meta(key, value)            created_at: the engine's epoch;
-//                                       addresses_through (v2, see below)
+//                                       addresses_through (v2, see below);
+//                                       audited_through (see "Events")
 //   cascade_journal(seq, kind, at, id, code, ref, extra, payload)
 //   cascade_messages(message_id, incident_id, member_id, channel, endpoint,
 //                    state, claimed_at, resends, provider_ref, updated_at)
@@ -87,6 +88,21 @@
 // token's MAC, written in the same transaction as the acknowledgement it
 // made, deleted once the token has expired (an expired token is refused
 // before the table is consulted).
+//
+// Events and the audit trail (the outbox pattern, with the journal as the
+// outbox): the engine's events go to the sink as the calls happen, and the
+// host (the runtime) records them in its audit sink once the journal entry
+// that produced them has committed, then calls `MarkAudited(journal_seq())`
+// to move the watermark `audited_through` in cascade_meta. Open re-emits, in
+// order and with `recovered` set, the events of every journal entry after
+// the watermark: those of a crash (or a close) while the audit sink was
+// refusing, or between a commit and the audit append. So nothing the
+// journal holds is missing from the trail; an event appears twice only when
+// the process died between the audit append and the watermark's commit
+// (the second copy says recovered=1). A file written before the watermark
+// existed starts with it at its last entry (its history is not re-emitted).
+// Events of calls that journal nothing (a refused input, a duplicate
+// trigger) are not re-emitted.
 //
 // Contract for Open: the `config` and `directory` must be the ones the journal
 // was written with (the engine re-resolves group membership from them during
@@ -158,6 +174,7 @@ struct DurableCascadeStats {
   std::int64_t resends = 0;             // re-sent by TakeUnknownOutcomes
   std::int64_t abandoned = 0;           // unknown twice: not sent a third time
   std::int64_t commits = 0;
+  std::int64_t recovered_events = 0;    // re-emitted by Open (after the audit watermark)
 };
 
 class DurableCascade {
@@ -216,6 +233,16 @@ class DurableCascade {
   Status BeginBatch();
   Status CommitBatch();
 
+  // The seq of the latest committed journal entry (0 on an empty journal).
+  std::int64_t journal_seq() const { return journal_seq_; }
+  // The audit watermark: the events of the journal entries through this seq
+  // are in the audit trail (or were not meant to be kept). See "Events".
+  std::int64_t audited_through() const { return audited_through_; }
+  // Moves the watermark to `seq` (at most journal_seq()) and commits, unless
+  // a batch is open; a no-op when it is there already. Call it once the
+  // events emitted so far are recorded. kIo when the store fails.
+  Status MarkAudited(std::int64_t seq);
+
   // The largest `now` journaled (the engine's epoch on a fresh file): a
   // restarted host must not drive the engine with an earlier time.
   UnixMillis last_journal_at() const { return last_at_; }
@@ -242,6 +269,7 @@ class DurableCascade {
   Status FlushAddressHashes();
   Status IndexAddress(const std::string& hash, std::uint64_t message_id, UnixMillis claimed_at);
   Status SetIndexedThrough(std::int64_t seq);
+  Status SetMeta(const char* key, std::int64_t value);
 
   DurableCascadeOptions options_;
   const StakeholderDirectory* directory_ = nullptr;
@@ -263,6 +291,9 @@ class DurableCascade {
   std::map<std::uint64_t, PendingAddress> pending_addresses_;   // by id: written in rowid order
   std::unordered_map<std::string, std::vector<std::uint64_t>> pending_by_hash_;
   std::int64_t last_take_seq_ = 0;   // journal seq of the latest take
+  std::int64_t appended_seq_ = 0;    // the latest journal entry, maybe uncommitted
+  std::int64_t journal_seq_ = 0;     // the latest committed one
+  std::int64_t audited_through_ = 0;
   DurableCascadeStats stats_;
 };
 

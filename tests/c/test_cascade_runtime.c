@@ -163,6 +163,8 @@ int main(void) {
   CHECK(strstr(buf, "\"type\":\"CONTACT_DATA_STALE\"") != NULL);
   CHECK(strstr(buf, "\"type\":\"INCIDENT_CLOSED\",\"at\":1716215520000,\"incidentId\":\"INC-2\"") != NULL);
   CHECK(strstr(buf, "+1212555") == NULL); /* no addresses */
+  CHECK(strstr(buf, "\"recovered\":false}") != NULL); /* live events, not re-emitted at an open */
+  CHECK(strstr(buf, "\"recovered\":true") == NULL);
   CHECK(lifeline_cascade_runtime_take_events(rt, buf, sizeof buf, &needed) == LIFELINE_OK);
   CHECK(strcmp(buf, "[]") == 0);
   /* Audit: NULL runtime refused; detaching when nothing is attached is fine. */

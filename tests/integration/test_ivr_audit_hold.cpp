@@ -82,6 +82,18 @@ TEST_CASE("A refused delivery outcome is kept, and nothing new is sent until it 
   CHECK(hook.accepted_bodies().size() == 1);
   const std::string metrics = engine.MetricsJson().value();
   CHECK(metrics.find("\"audit_failures\":2") != std::string::npos);
+  // The outbox has not advanced past the unrecorded outcome: whichever
+  // request went out is still IN_FLIGHT in the store (a crash now would
+  // re-send it once, flagged), not DELIVERED.
+  auto state_of = [&](const std::string& id) {
+    std::string json = engine.StatusJson(id).value();
+    return json.find("\"IN_FLIGHT\"") != std::string::npos   ? "IN_FLIGHT"
+           : json.find("\"DELIVERED\"") != std::string::npos ? "DELIVERED"
+                                                              : "other";
+  };
+  std::vector<std::string> states = {state_of(a->request_id), state_of(b->request_id)};
+  std::sort(states.begin(), states.end());
+  CHECK(states == std::vector<std::string>{"IN_FLIGHT", "other"});
 
   // The disk has room again: at the next retry the kept outcome is recorded
   // once, in order, and the held request goes.
@@ -91,5 +103,7 @@ TEST_CASE("A refused delivery outcome is kept, and nothing new is sent until it 
   CHECK(hook.accepted_bodies().size() == 2);
   CHECK(Outcomes(audit, "DELIVERED", a->request_id) == 1);
   CHECK(Outcomes(audit, "DELIVERED", b->request_id) == 1);
+  CHECK(std::string(state_of(a->request_id)) == "DELIVERED");
+  CHECK(std::string(state_of(b->request_id)) == "DELIVERED");
   engine.SetAuditSink(nullptr);
 }

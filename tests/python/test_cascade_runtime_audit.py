@@ -113,6 +113,48 @@ class CascadeRuntimeAuditTest(unittest.TestCase):
             self.assertIn('"event":"%s"' % name, text)
         self.assertNotIn('"alice"', text)  # the subject is PII: encrypted in the log
 
+    def test_events_not_yet_audited_at_close_are_recovered_at_reopen(self):
+        os.makedirs(self.dir, exist_ok=True)
+        config = dict(self.config, store={"path": os.path.join(self.dir, "cascade.db")})
+        trigger = {"incidentId": "INC-8", "severity": "P1", "stakeholderGroupId": "ops",
+                   "messageTemplate": "Outage", "timestamp": "2026-11-20T10:00:00Z"}
+        with lifeline.Clock.manual(START) as clock:
+            # Audit required, no log attached: the events wait, then the host stops.
+            with lifeline.CascadeRuntime(config, clock=clock) as runtime:
+                runtime.trigger(trigger)
+                runtime.settle()
+                waiting = runtime.metrics()["audit_backlog"]
+                self.assertGreater(waiting, 0)
+                events = runtime.take_events()
+                self.assertFalse(any(e["recovered"] for e in events))
+                live = [e["type"] for e in events]
+            with _Hook.lock:
+                self.assertEqual(_Hook.bodies, [])
+            clock.advance(5_000)
+            with audit.AuditLog(self.audit_config, key_callback=KEYS.get) as log, \
+                    lifeline.CascadeRuntime(config, clock=clock) as runtime:
+                runtime.set_audit(log)
+                runtime.settle()
+                events = runtime.take_events()
+                # First the recovered ones, as they were emitted before the
+                # close; then the live ones (the held message's delivery).
+                self.assertEqual([e["type"] for e in events[:waiting]], live)
+                self.assertTrue(all(e["recovered"] for e in events[:waiting]))
+                self.assertFalse(any(e["recovered"] for e in events[waiting:]))
+                self.assertEqual(runtime.metrics()["audit_recorded"], len(events))
+                with _Hook.lock:
+                    self.assertEqual(len(_Hook.bodies), 1)  # the held message, now audited
+                out = os.path.join(self.dir, "inc8.jsonl")
+                self.assertEqual(log.export(out, incident_id="INC-8"), len(events))
+            with lifeline.CascadeRuntime(config, clock=clock) as runtime:
+                runtime.settle()
+                self.assertEqual(runtime.take_events(), [])  # nothing left to recover
+        with open(out, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        records = [json.loads(line) for line in lines if '"event"' in line]
+        self.assertEqual(["recovered=1" in r["detail"] for r in records[:waiting + 1]],
+                         [True] * waiting + [False])
+
     def test_bad_arguments(self):
         with lifeline.Clock.manual(START) as clock, \
                 lifeline.CascadeRuntime(dict(self.config, audit={"required": False}), clock=clock) as rt:

@@ -254,7 +254,7 @@ class CascadeRuntime(_native.Handle):
     def take_events(self):
         """The events since the last call, as a list of dicts ("type", "at",
         "incidentId", "groupId", "memberId", "channel", "attemptId",
-        "detail", "staleContactData"), oldest first."""
+        "detail", "staleContactData", "recovered"), oldest first."""
         self._check_open()
         return json.loads(_native.read_string(
             lambda buf, cap: lib.lifeline_cascade_runtime_take_events(self, buf, cap, None),
