@@ -239,7 +239,8 @@ bool WriteHtml(const char* path, const std::vector<Series>& series, const std::v
 
 class Drill {
  public:
-  Drill(bool quiet, uint64_t seed, lifeline_audit_t* audit) : quiet_(quiet), random_(seed), audit_(audit) {}
+  Drill(bool quiet, uint64_t seed, lifeline_audit_t* audit, std::set<std::string>* pii_used)
+      : quiet_(quiet), random_(seed), audit_(audit), pii_used_(pii_used) {}
 
   int Run(const char* html_path);
 
@@ -269,6 +270,7 @@ class Drill {
   bool quiet_;
   std::mt19937_64 random_;
   lifeline_audit_t* audit_;
+  std::set<std::string>* pii_used_;
   bool ok_ = true;
   lifeline_cascade_runtime_t* rt_ = nullptr;
   std::multimap<int64_t, std::function<void()>> schedule_;
@@ -302,6 +304,7 @@ int Drill::Run(const char* html_path) {
                 : r < 82 ? Behaviour::kEmailLink : Behaviour::kSilent;
     by_phone[p.phone] = people.size();
     by_email[p.email] = people.size();
+    if (pii_used_ != nullptr) pii_used_->insert({p.phone, p.email});
     people.push_back(p);
   }
   std::string members, ids;
@@ -617,9 +620,11 @@ int Drill::Run(const char* html_path) {
 
 }  // namespace
 
-int RunBcpDrill(bool quiet, uint64_t seed, const char* html_report_path, lifeline_audit_t* audit) {
+int RunBcpDrill(bool quiet, uint64_t seed, const char* html_report_path, lifeline_audit_t* audit,
+                std::set<std::string>* pii_used) {
   try {
-    Drill drill(quiet, seed, audit);
+    if (pii_used != nullptr) pii_used->insert({kManagerPhone, "+12125550000"});
+    Drill drill(quiet, seed, audit, pii_used);
     return drill.Run(html_report_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bcp drill: %s\n", e.what());

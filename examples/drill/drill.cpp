@@ -61,15 +61,38 @@ std::string MakeAuditDir() {
   return path.data();
 }
 
-// Counts phone numbers written in clear (a '+' and ten or more digits) in
-// the audit log's files; there must be none.
-int PhoneNumbersInClear(const std::string& dir) {
-  int found = 0;
-  for (const char* name : {"/audit.log", "/audit.checkpoints"}) {
-    FILE* f = std::fopen((dir + name).c_str(), "rb");
+// Every phone number and email address the drill hands to the library.
+std::set<std::string> g_pii_used;
+
+// The audit trail's files, every one of them (log, checkpoints, archive,
+// index), as raw bytes.
+std::vector<std::pair<std::string, std::string>> AuditFiles(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> files;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    FILE* f = std::fopen(it->path().c_str(), "rb");
     if (f == nullptr) continue;
-    int digits = -1, c;
-    while ((c = std::fgetc(f)) != EOF) {
+    std::string bytes;
+    char buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) bytes.append(buf, n);
+    std::fclose(f);
+    files.emplace_back(it->path().string(), std::move(bytes));
+  }
+  return files;
+}
+
+// How many of the PII values used appear in clear in the audit files, plus
+// anything that looks like a phone number ('+' and ten or more digits).
+int PiiInClear(const std::string& dir) {
+  int found = 0;
+  for (const auto& [path, bytes] : AuditFiles(dir)) {
+    for (const std::string& value : g_pii_used) {
+      if (bytes.find(value) != std::string::npos) ++found;
+    }
+    int digits = -1;
+    for (char c : bytes) {
       if (c == '+') {
         digits = 0;
       } else if (c >= '0' && c <= '9' && digits >= 0) {
@@ -78,7 +101,6 @@ int PhoneNumbersInClear(const std::string& dir) {
         digits = -1;
       }
     }
-    std::fclose(f);
   }
   return found;
 }
@@ -159,7 +181,9 @@ bool TimeAndDedup() {
   std::mt19937_64 random(2026);
   int first = 0, duplicates = 0;
   for (int i = 0; i < 10000; ++i) {
-    std::string key = "+1212555" + std::to_string(1000 + random() % 2000) + "|q-support";
+    std::string phone = "+1212555" + std::to_string(1000 + random() % 2000);
+    g_pii_used.insert(phone);
+    std::string key = phone + "|q-support";
     int duplicate = 0;
     lifeline_dedup_check(seen, key.data(), key.size(), kStart + i, &duplicate);
     (duplicate ? duplicates : first)++;
@@ -190,15 +214,23 @@ struct Totals {
 int main(int argc, char** argv) {
   uint64_t seed = 42;
   const char* html_path = nullptr;
+  const char* keep_audit = nullptr;
+  const char* pii_list = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quiet") == 0) {
       g_quiet = true;
+    } else if (std::strcmp(argv[i], "--keep-audit") == 0 && i + 1 < argc) {
+      keep_audit = argv[++i];
+    } else if (std::strcmp(argv[i], "--pii-list") == 0 && i + 1 < argc) {
+      pii_list = argv[++i];
     } else if (std::strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
       seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (std::strcmp(argv[i], "--html") == 0 && i + 1 < argc) {
       html_path = argv[++i];
     } else {
-      std::printf("usage: drill [--quiet] [--seed N] [--html PATH]\n");
+      std::printf("usage: drill [--quiet] [--seed N] [--html PATH] [--keep-audit DIR] [--pii-list PATH]\n"
+                  "  --keep-audit DIR  write the audit trail into DIR (created) and keep it\n"
+                  "  --pii-list PATH   write every phone number and email the drill used, one per line\n");
       return std::strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }
   }
@@ -228,7 +260,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "drill: %s\n", lifeline_last_error());
     return 1;
   }
-  std::string audit_dir = MakeAuditDir();
+  std::string audit_dir = keep_audit != nullptr ? keep_audit : MakeAuditDir();
   std::string audit_config = R"({"dir":")" + audit_dir +
                              R"(","keys":{"provider":"callback","data_key_id":"k1","pseudonym_key_id":"p1",)"
                              R"("checkpoint_key_id":"c1"},"pii_default":"encrypt"})";
@@ -280,6 +312,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < arrivals; ++i) {
       ++totals.calls;
       std::string ani = "+1212555" + std::to_string(1000 + random() % 1500);
+      g_pii_used.insert(ani);
       std::string json = "{\"callId\":\"drill-" + std::to_string(++call_number) + "\",\"ani\":\"" + ani +
                          "\",\"originalQueueId\":\"q-support\",\"flowName\":\"Main_IVR\"}";
       int entry = 0;
@@ -396,10 +429,10 @@ int main(int argc, char** argv) {
                ok ? "PASSED" : "FAILED", totals.recorded_ids.size(), max_in_window, rate_limit,
                totals.rejected_busy);
   // The second half: a business-continuity notification cascade.
-  int bcp = RunBcpDrill(g_quiet, seed, html_path, audit);
+  int bcp = RunBcpDrill(g_quiet, seed, html_path, audit, &g_pii_used);
 
   // Both halves wrote to one audit trail: it must verify end to end and hold
-  // no phone number in clear.
+  // none of the phone numbers and emails used in clear.
   lifeline_audit_finding finding = LIFELINE_AUDIT_OK;
   uint64_t first_bad = 0, records = 0;
   char head[65];
@@ -408,13 +441,24 @@ int main(int argc, char** argv) {
                   finding == LIFELINE_AUDIT_OK &&
                   lifeline_audit_head(audit, &records, head, sizeof head) == LIFELINE_OK;
   lifeline_audit_free(audit);
-  int in_clear = PhoneNumbersInClear(audit_dir);
+  int in_clear = PiiInClear(audit_dir);
   audit_ok &= in_clear == 0 && records > 0;
   std::printf("Audit trail %s: %" PRIu64 " records from the IVR and the cascade, hash chain and checkpoints %s, "
-              "%d phone numbers in clear.\n",
+              "%zu phone numbers and emails used, %d found in clear.\n",
               audit_ok ? "PASSED" : "FAILED", records, finding == LIFELINE_AUDIT_OK ? "verified" : "BROKEN",
-              in_clear);
-  std::error_code removed;
-  std::filesystem::remove_all(audit_dir, removed);
+              g_pii_used.size(), in_clear);
+  if (pii_list != nullptr) {
+    FILE* f = std::fopen(pii_list, "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "drill: cannot write %s\n", pii_list);
+      return 1;
+    }
+    for (const std::string& value : g_pii_used) std::fprintf(f, "%s\n", value.c_str());
+    std::fclose(f);
+  }
+  if (keep_audit == nullptr) {
+    std::error_code removed;
+    std::filesystem::remove_all(audit_dir, removed);
+  }
   return ok && bcp == 0 && audit_ok ? 0 : 1;
 }
