@@ -13,7 +13,7 @@
 // `BM_Check<loop only>` measures what the loop itself costs, and
 // `BM_DigestOf` the keyed hash alone.
 //
-// Every allocation in this binary is counted (operator new is replaced) and
+// Every allocation is counted (tests/support/allocation_counter.hpp) and
 // reported per check as `allocs/check`.
 #include <benchmark/benchmark.h>
 
@@ -34,27 +34,7 @@
 #include <vector>
 
 #include "lifeline/dedup_cache.hpp"
-
-// --- Allocation counting ---------------------------------------------------
-namespace {
-thread_local std::uint64_t t_allocations = 0;
-}  // namespace
-
-__attribute__((noinline)) void* operator new(std::size_t size) {
-  ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-// The nothrow forms must pair with the deletes above (Catch2 uses them).
-__attribute__((noinline)) void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++t_allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-__attribute__((noinline)) void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
+#include "support/allocation_counter.hpp"
 
 namespace {
 
@@ -232,7 +212,7 @@ void BM_Check(benchmark::State& state) {
   // CPU caches, and without this both caches would mostly wait for the pool.
   std::uint64_t next_g = s * threads + t;
   bool next_is_new = true;
-  const std::uint64_t allocations_before = t_allocations;
+  const long allocations_before = lifeline::testing::ThreadAllocations();
   for (auto _ : state) {
     const std::uint64_t g = next_g;
     const UnixMillis now = context->TimeOf(s * threads + t) + offset;
@@ -258,7 +238,7 @@ void BM_Check(benchmark::State& state) {
       }
     }
   }
-  const std::uint64_t allocations = t_allocations - allocations_before;
+  const long allocations = lifeline::testing::ThreadAllocations() - allocations_before;
   context->next[t] = s;
   context->offset[t] = offset;
   state.SetItemsProcessed(state.iterations());

@@ -28,21 +28,7 @@
 #include <thread>
 
 #include "lifeline/failover_switch.hpp"
-
-// Every allocation is counted per thread, so each benchmark can report its
-// allocations per iteration (on its first thread).
-namespace {
-thread_local long g_allocations = 0;
-}  // namespace
-// noinline: once inlined into callers, GCC 12 mistakes the malloc/free pair
-// for a mismatched new/delete (-Wmismatched-new-delete).
-__attribute__((noinline)) void* operator new(std::size_t size) {
-  ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "support/allocation_counter.hpp"
 
 namespace {
 
@@ -80,13 +66,13 @@ FailoverSwitch& FullFailoverSwitch() {
 void ReportAllocations(benchmark::State& state, long before) {
   if (state.thread_index() == 0)
     state.counters["allocs_per_call"] = benchmark::Counter(
-        static_cast<double>(g_allocations - before) / static_cast<double>(state.iterations()));
+        static_cast<double>(lifeline::testing::ThreadAllocations() - before) / static_cast<double>(state.iterations()));
 }
 
 // NORMAL: one atomic load; the common case for every call outside an outage.
 void BM_CallEntry_Normal(benchmark::State& state) {
   FailoverSwitch& sw = NormalSwitch();
-  const long before = g_allocations;
+  const long before = lifeline::testing::ThreadAllocations();
   for (auto _ : state) {
     CallEntry e = sw.Enter(kNow);
     benchmark::DoNotOptimize(e.decision);
@@ -99,7 +85,7 @@ BENCHMARK(BM_CallEntry_Normal)->Threads(1)->Threads(2)->UseRealTime();
 // FAILOVER: the decision, a slot taken with a CAS, and released by the lease.
 void BM_CallEntry_FailoverAdmit(benchmark::State& state) {
   FailoverSwitch& sw = UnlimitedFailoverSwitch();
-  const long before = g_allocations;
+  const long before = lifeline::testing::ThreadAllocations();
   for (auto _ : state) {
     CallEntry e = sw.Enter(kNow);
     benchmark::DoNotOptimize(e.decision);
@@ -112,7 +98,7 @@ BENCHMARK(BM_CallEntry_FailoverAdmit)->Threads(1)->Threads(2)->UseRealTime();
 // FAILOVER at capacity: every call is REJECT_BUSY.
 void BM_CallEntry_FailoverRejectBusy(benchmark::State& state) {
   FailoverSwitch& sw = FullFailoverSwitch();
-  const long before = g_allocations;
+  const long before = lifeline::testing::ThreadAllocations();
   for (auto _ : state) {
     CallEntry e = sw.Enter(kNow);
     benchmark::DoNotOptimize(e.decision);
@@ -155,7 +141,7 @@ void BM_SeedHttpGetPerCall(benchmark::State& state) {
   httplib::Client client("127.0.0.1", endpoint.port());
   client.set_keep_alive(true);
   client.set_tcp_nodelay(true);
-  const long before = g_allocations;
+  const long before = lifeline::testing::ThreadAllocations();
   for (auto _ : state) {
     auto res = client.Get("/state");
     if (!res || res->status != 200) {

@@ -5,7 +5,7 @@
 // wall-clock fields (LocalDateTime) in the same zone, already looked up;
 // the baseline builds date::local_seconds from the fields and constructs a
 // zoned_time with date::choose::earliest. Every benchmark reports
-// allocs_per_op, counted by the global operator new below.
+// allocs_per_op, counted by tests/support/allocation_counter.hpp.
 //
 // Run: build/bench/tests/bench/bench_time --benchmark_min_time=0.5
 #include <benchmark/benchmark.h>
@@ -23,33 +23,7 @@
 #include "lifeline/lifeline.h"
 #include "lifeline/rfc3339.hpp"
 #include "lifeline/time_zone.hpp"
-
-// --- Allocation counter ------------------------------------------------------
-namespace {
-std::atomic<std::int64_t> g_allocations{0};
-}
-// GCC cannot see that these replace the global operators as a set.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "support/allocation_counter.hpp"
 
 namespace {
 
@@ -77,16 +51,16 @@ std::vector<lifeline::LocalDateTime> Inputs(int year) {
 class AllocationCounter {
  public:
   explicit AllocationCounter(benchmark::State& state)
-      : state_(state), start_(g_allocations.load(std::memory_order_relaxed)) {}
+      : state_(state), start_(lifeline::testing::ThreadAllocations()) {}
   ~AllocationCounter() {
-    const double n = static_cast<double>(g_allocations.load(std::memory_order_relaxed) - start_);
+    const double n = static_cast<double>(lifeline::testing::ThreadAllocations() - start_);
     state_.counters["allocs_per_op"] =
         benchmark::Counter(n, benchmark::Counter::kAvgIterations);
   }
 
  private:
   benchmark::State& state_;
-  std::int64_t start_;
+  long start_;
 };
 
 void BM_LocalToUtc_Lifeline(benchmark::State& state, int year) {

@@ -16,37 +16,14 @@
 
 #include "core/dedup_digest.hpp"
 #include "lifeline/dedup_cache.hpp"
+#include "support/allocation_counter.hpp"
 
 using lifeline::DedupCache;
 using lifeline::DedupResult;
 using lifeline::StatusCode;
 using lifeline::UnixMillis;
+using lifeline::testing::ThreadAllocations;
 
-// --- Allocation counting ---------------------------------------------------
-// Every allocation in this test binary goes through these, so a test can
-// assert that a stretch of code on its own thread allocated nothing. They
-// are noinline because g++ 12 warns (-Wmismatched-new-delete) when it
-// inlines malloc and free into their callers.
-namespace {
-thread_local bool t_counting = false;
-thread_local long t_allocations = 0;
-}  // namespace
-
-__attribute__((noinline)) void* operator new(std::size_t size) {
-  if (t_counting) ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-// The nothrow forms must pair with the deletes above (Catch2 uses them).
-__attribute__((noinline)) void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  if (t_counting) ++t_allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-__attribute__((noinline)) void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -643,8 +620,7 @@ TEST_CASE("Check, CheckDigest, DigestOf and Expire never allocate") {
   auto cache = Make(kTtl, 1000);
   std::vector<std::string> keys;
   for (int i = 0; i < 2000; ++i) keys.push_back(Key(i));  // long enough to defeat SSO
-  t_allocations = 0;
-  t_counting = true;
+  const long before = ThreadAllocations();
   int first = 0, full = 0;
   for (int round = 0; round < 3; ++round) {
     for (const std::string& k : keys) {
@@ -655,8 +631,7 @@ TEST_CASE("Check, CheckDigest, DigestOf and Expire never allocate") {
     }
     cache->Expire(kT0 + round * kTtl + 1);
   }
-  t_counting = false;
-  CHECK(t_allocations == 0);
+  CHECK(ThreadAllocations() == before);
   CHECK(first == 3000);
   CHECK(full == 3000);
 }

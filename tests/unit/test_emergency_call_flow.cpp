@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lifeline/emergency_call_flow.hpp"
+#include "support/allocation_counter.hpp"
 
 using lifeline::CallerNumberSource;
 using lifeline::CallOutcome;
@@ -30,32 +31,7 @@ using lifeline::Status;
 using lifeline::StatusCode;
 using lifeline::SubmissionResult;
 using lifeline::UnixMillis;
-
-// Counts this thread's allocations, to prove events allocate nothing.
-// AddressSanitizer brings its own operator new and flags the mix, so the
-// counting (and the test that relies on it) is compiled out under ASan.
-#if defined(__SANITIZE_ADDRESS__)
-#define LIFELINE_TEST_COUNTS_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LIFELINE_TEST_COUNTS_ALLOCATIONS 0
-#endif
-#endif
-#ifndef LIFELINE_TEST_COUNTS_ALLOCATIONS
-#define LIFELINE_TEST_COUNTS_ALLOCATIONS 1
-#endif
-#if LIFELINE_TEST_COUNTS_ALLOCATIONS
-namespace {
-thread_local long t_allocations = 0;
-}  // namespace
-void* operator new(std::size_t size) {
-  ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
+using lifeline::testing::ThreadAllocations;
 
 namespace {
 
@@ -1067,12 +1043,11 @@ TEST_CASE("exhaustive event sequences keep the flow's invariants") {
   CHECK(finished > 0);
 }
 
-#if LIFELINE_TEST_COUNTS_ALLOCATIONS
 TEST_CASE("events on the success path allocate nothing") {
   const auto config = Config([](FlowConfig& c) { c.prompt_plays = 2; });
   auto flow = Must(EmergencyCallFlow::Create(config, Info(), kT0));
   UnixMillis t = kT0;
-  const long before = t_allocations;
+  const long before = ThreadAllocations();
   auto step = [&](Result<FlowAction> r) {
     if (!r.ok()) FAIL(r.status().message());
     t += 100;
@@ -1087,13 +1062,12 @@ TEST_CASE("events on the success path allocate nothing") {
   step(flow.OnSubmissionResult(SubmissionResult::kRecorded, t));
   step(flow.OnPromptFinished(t));
   step(flow.OnHangup(t));
-  const long after = t_allocations;
+  const long after = ThreadAllocations();
   CHECK(after == before);
   CHECK(flow.outcome() == CallOutcome::kCallbackRecorded);
   // The counter itself works.
-  const long probe = t_allocations;
+  const long probe = ThreadAllocations();
   auto* heap = new std::string(64, 'x');
   delete heap;
-  CHECK(t_allocations > probe);
+  CHECK(ThreadAllocations() > probe);
 }
-#endif  // LIFELINE_TEST_COUNTS_ALLOCATIONS

@@ -10,6 +10,7 @@
 
 #include "lifeline/clock.hpp"
 #include "lifeline/failover_switch.hpp"
+#include "support/allocation_counter.hpp"
 
 using lifeline::CallEntry;
 using lifeline::CallEntryDecision;
@@ -29,32 +30,7 @@ using lifeline::StalePolicy;
 using lifeline::Status;
 using lifeline::StatusCode;
 using lifeline::UnixMillis;
-
-// Counts this thread's allocations, to prove the call path makes none.
-// AddressSanitizer brings its own operator new and flags the mix, so the
-// counting (and the test that relies on it) is compiled out under ASan.
-#if defined(__SANITIZE_ADDRESS__)
-#define LIFELINE_TEST_COUNTS_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LIFELINE_TEST_COUNTS_ALLOCATIONS 0
-#endif
-#endif
-#ifndef LIFELINE_TEST_COUNTS_ALLOCATIONS
-#define LIFELINE_TEST_COUNTS_ALLOCATIONS 1
-#endif
-#if LIFELINE_TEST_COUNTS_ALLOCATIONS
-namespace {
-thread_local long t_allocations = 0;
-}  // namespace
-void* operator new(std::size_t size) {
-  ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
+using lifeline::testing::ThreadAllocations;
 
 namespace {
 
@@ -1080,19 +1056,18 @@ TEST_CASE("a switch without a sink still counts everything") {
   CHECK(st.pushes == 1);
 }
 
-#if LIFELINE_TEST_COUNTS_ALLOCATIONS
 TEST_CASE("the call-entry decision and lease release allocate nothing") {
   FailoverSwitchConfig c = Plain();
   c.max_channels = 2;
   auto sw = Make(c, nullptr);
-  const long before_normal = t_allocations;
+  const long before_normal = ThreadAllocations();
   for (int i = 0; i < 1000; ++i) {
     CallEntry e = sw->Enter(kT0 + i);
     CHECK(e.decision == CallEntryDecision::kNormalRouting);
   }
-  CHECK(t_allocations == before_normal);
+  CHECK(ThreadAllocations() == before_normal);
   RequireOk(sw->Push(F, "outage", kT0 + 5'000, kT0));
-  const long before = t_allocations;
+  const long before = ThreadAllocations();
   long busy = 0;
   for (int i = 0; i < 1000; ++i) {
     CallEntry a = sw->Enter(kT0 + i);
@@ -1103,13 +1078,12 @@ TEST_CASE("the call-entry decision and lease release allocate nothing") {
     moved.Release();
     (void)sw->Mode(kT0 + 6'000);  // past the push's expiry: still allocation-free
   }
-  const long after = t_allocations;
+  const long after = ThreadAllocations();
   CHECK(after == before);
   CHECK(busy == 1000);
   // The counter itself works.
-  const long probe = t_allocations;
+  const long probe = ThreadAllocations();
   auto* heap = new std::string(64, 'x');
   delete heap;
-  CHECK(t_allocations > probe);
+  CHECK(ThreadAllocations() > probe);
 }
-#endif  // LIFELINE_TEST_COUNTS_ALLOCATIONS

@@ -15,44 +15,14 @@
 
 #include "lifeline/clock.hpp"
 #include "lifeline/rate_limiter.hpp"
+#include "support/allocation_counter.hpp"
 
 using lifeline::DurationMillis;
 using lifeline::KeyedRateLimiter;
 using lifeline::RateLimiter;
 using lifeline::UnixMillis;
+using lifeline::testing::ThreadAllocations;
 
-// --- Allocation counting: every operator new in this binary is counted. ---
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// The whole family is replaced, so that every new is paired with a delete
-// that matches it (sanitizers check the pairing).
-namespace {
-void* CountedAlloc(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (void* p = CountedAlloc(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  if (void* p = CountedAlloc(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return CountedAlloc(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return CountedAlloc(size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -288,14 +258,14 @@ TEST_CASE("TryAcquire never allocates") {
   auto rl = Make(500, 60000);
   auto keyed = MakeKeyed(50, 1000, 16);
   REQUIRE(keyed->TryAcquire("carrier-a", 0).ok());
-  const long before = g_allocations.load();
+  const long before = ThreadAllocations();
   for (UnixMillis t = 0; t < 200000; t += 7) {
     (void)rl->TryAcquire(t);
     (void)keyed->TryAcquire("carrier-a", t);
   }
   rl->PauseUntil(300000);
   (void)rl->TryAcquire(250000);
-  CHECK(g_allocations.load() == before);
+  CHECK(ThreadAllocations() == before);
 }
 
 TEST_CASE("Racing threads never over-grant in total") {

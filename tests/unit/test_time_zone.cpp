@@ -15,48 +15,7 @@
 
 #include "lifeline/rfc3339.hpp"
 #include "lifeline/time_zone.hpp"
-
-// --- Allocation counting: the conversion hot path must not allocate. -------
-// Sanitizer runtimes replace operator new themselves, so under ASan the
-// counter is off and the allocation checks are skipped (they run in the
-// ordinary builds).
-#if defined(__SANITIZE_ADDRESS__)
-#define LIFELINE_COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LIFELINE_COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef LIFELINE_COUNT_ALLOCATIONS
-#define LIFELINE_COUNT_ALLOCATIONS 1
-#endif
-
-namespace {
-thread_local long t_allocations = 0;
-}
-#if LIFELINE_COUNT_ALLOCATIONS
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-  ++t_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  ++t_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif  // LIFELINE_COUNT_ALLOCATIONS
+#include "support/allocation_counter.hpp"
 
 using lifeline::FindTimeZone;
 using lifeline::GapPolicy;
@@ -68,6 +27,7 @@ using lifeline::StatusCode;
 using lifeline::TimeZone;
 using lifeline::UnixMillis;
 using lifeline::UtcToLocal;
+using lifeline::testing::ThreadAllocations;
 
 namespace {
 
@@ -438,12 +398,12 @@ TEST_CASE("An unknown zone is NotFound, names are case-sensitive") {
 TEST_CASE("Zones are cached: one object per name, found without allocating") {
   const TimeZone* first = &Zone("Europe/London");
   CHECK(first->name() == "Europe/London");
-  const long before = t_allocations;
+  const long before = ThreadAllocations();
   auto again = FindTimeZone("Europe/London");
-  const long after = t_allocations;
+  const long after = ThreadAllocations();
   REQUIRE(again.ok());
   CHECK(*again == first);
-  if (LIFELINE_COUNT_ALLOCATIONS) CHECK(after - before == 0);
+  CHECK(after - before == 0);
 
   std::vector<std::thread> threads;
   std::vector<const TimeZone*> seen(8, nullptr);
@@ -467,12 +427,12 @@ TEST_CASE("Conversions do not allocate on success") {
   long allocations = 0;
   UnixMillis sink = 0;
   for (const LocalDateTime& local : samples) {
-    const long before = t_allocations;
+    const long before = ThreadAllocations();
     auto a = LocalToUtc(ny, local, GapPolicy::kShiftForward, OverlapPolicy::kLatest);
     auto b = LocalToUtc(dublin, local, GapPolicy::kNextValid, OverlapPolicy::kEarliest);
     auto c = UtcToLocal(ny, a.ok() ? a->unix_ms : 0);
     auto d = FindTimeZone("America/New_York");
-    allocations += t_allocations - before;
+    allocations += ThreadAllocations() - before;
     REQUIRE(a.ok());
     REQUIRE(b.ok());
     REQUIRE(c.ok());
@@ -480,11 +440,7 @@ TEST_CASE("Conversions do not allocate on success") {
     sink += a->unix_ms + b->unix_ms + c->offset_seconds;
   }
   CHECK(sink != 0);
-  if (LIFELINE_COUNT_ALLOCATIONS) {
-    CHECK(allocations == 0);
-  } else {
-    WARN("allocation counting is off under a sanitizer");
-  }
+  CHECK(allocations == 0);
 }
 
 TEST_CASE("Round trip: UtcToLocal then LocalToUtc gives the instant back") {
