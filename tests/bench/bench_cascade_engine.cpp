@@ -10,47 +10,20 @@
 #include <map>
 #include <string>
 
+#include "bench/mass_activation.hpp"
 #include "lifeline/cascade_engine.hpp"
 
 namespace {
 
 using namespace lifeline;
-
-constexpr UnixMillis kT0 = 1'716'215'520'000;
-
-StakeholderDirectory MakeDirectory(int n) {
-  StakeholderDirectory dir;
-  StakeholderMember mgr;
-  mgr.id = "mgr";
-  mgr.channels = {Channel::kVoice};
-  mgr.addresses[static_cast<int>(Channel::kVoice)] = "+15550000000";
-  (void)dir.UpsertMember(mgr);
-  StakeholderGroup g;
-  g.id = "everyone";
-  g.on_call_manager_id = "mgr";
-  for (int i = 0; i < n; ++i) {
-    StakeholderMember m;
-    m.id = "m" + std::to_string(i);
-    m.channels = {Channel::kSms, Channel::kEmail};
-    m.addresses[static_cast<int>(Channel::kSms)] = "+1555" + std::to_string(1000000 + i);
-    m.addresses[static_cast<int>(Channel::kEmail)] = m.id + "@example.com";
-    (void)dir.UpsertMember(m);
-    g.member_ids.push_back(m.id);
-  }
-  (void)dir.UpsertGroup(g);
-  return dir;
-}
+using mass_activation::kT0;
+using mass_activation::MakeDirectory;
+using mass_activation::Trigger;
 
 void Activation(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   StakeholderDirectory dir = MakeDirectory(n);
-  CascadeTrigger t;
-  t.incident_id = "INC-BENCH";
-  t.severity = Severity::kP1;
-  t.stakeholder_group_id = "everyone";
-  t.message_template = "Outage at {{site}}";
-  t.timestamp = kT0;
-  t.variables = {{"site", "DC-East"}};
+  const CascadeTrigger t = Trigger();
   double bytes_per_cascade = 0;
   std::size_t done = 0;
   for (auto _ : state) {

@@ -7,28 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_test_keys.h"
 #include "c_test.h"
 #include "lifeline/lifeline.h"
-
-static int key_calls = 0;
-
-static lifeline_status test_keys(const char* key_id, uint8_t* out_key32, void* user_data) {
-  int i;
-  unsigned char fill;
-  (void)user_data;
-  ++key_calls;
-  if (strcmp(key_id, "k1") == 0) {
-    fill = 0x10;
-  } else if (strcmp(key_id, "p1") == 0) {
-    fill = 0x70;
-  } else if (strcmp(key_id, "c1") == 0) {
-    fill = 0xa0;
-  } else {
-    return LIFELINE_E_NOT_FOUND;
-  }
-  for (i = 0; i < 32; ++i) out_key32[i] = (uint8_t)(fill + i);
-  return LIFELINE_OK;
-}
 
 static int officer_only(const char* role, const char* credential, void* user_data) {
   (void)user_data;
@@ -85,19 +66,19 @@ int main(void) {
            dir);
 
   /* Argument validation. */
-  CHECK(lifeline_audit_open(config, test_keys, NULL, NULL) == LIFELINE_E_INVALID_ARGUMENT);
+  CHECK(lifeline_audit_open(config, audit_test_keys, NULL, NULL) == LIFELINE_E_INVALID_ARGUMENT);
   CHECK(strstr(lifeline_last_error(), "out must not be NULL") != NULL);
-  CHECK(lifeline_audit_open("{\"dir\":", test_keys, NULL, &log) == LIFELINE_E_INVALID_ARGUMENT);
+  CHECK(lifeline_audit_open("{\"dir\":", audit_test_keys, NULL, &log) == LIFELINE_E_INVALID_ARGUMENT);
   CHECK(strstr(lifeline_last_error(), "config is not valid JSON at offset 7") != NULL);
-  CHECK(lifeline_audit_open("{\"dir\":\"/x\",\"color\":1}", test_keys, NULL, &log) ==
+  CHECK(lifeline_audit_open("{\"dir\":\"/x\",\"color\":1}", audit_test_keys, NULL, &log) ==
         LIFELINE_E_INVALID_ARGUMENT);
   CHECK(strstr(lifeline_last_error(), "config: unknown key 'color'") != NULL);
   CHECK(lifeline_audit_open(config, NULL, NULL, &log) == LIFELINE_E_INVALID_ARGUMENT);
   CHECK(strstr(lifeline_last_error(), "no key callback was given") != NULL);
   CHECK(log == NULL);
 
-  CHECK(lifeline_audit_open(config, test_keys, NULL, &log) == LIFELINE_OK);
-  CHECK(key_calls >= 3);
+  CHECK(lifeline_audit_open(config, audit_test_keys, NULL, &log) == LIFELINE_OK);
+  CHECK(audit_test_key_calls >= 3);
   CHECK(lifeline_audit_append(log, NULL) == LIFELINE_E_INVALID_ARGUMENT);
   CHECK(lifeline_audit_append(NULL, "{}") == LIFELINE_E_INVALID_ARGUMENT);
   CHECK(lifeline_audit_append(log, "{\"source\":\"ivr\"}") == LIFELINE_E_INVALID_ARGUMENT);
@@ -168,7 +149,7 @@ int main(void) {
   CHECK(lifeline_audit_export(log, "{\"from\":\"yesterday\"}", NULL, NULL, 0, out_path, NULL) ==
         LIFELINE_E_INVALID_ARGUMENT);
   CHECK(strstr(lifeline_last_error(), "filter_json.from must be an integer") != NULL);
-  CHECK(lifeline_audit_verify_export(out_path, config, test_keys, NULL, &finding, &seq, NULL, 0) ==
+  CHECK(lifeline_audit_verify_export(out_path, config, audit_test_keys, NULL, &finding, &seq, NULL, 0) ==
         LIFELINE_OK);
   CHECK(finding == LIFELINE_AUDIT_OK);
 
@@ -182,7 +163,7 @@ int main(void) {
   lifeline_audit_free(NULL);
 
   /* A second handle, then tampering seen from a closed log. */
-  CHECK(lifeline_audit_open(config, test_keys, NULL, &log) == LIFELINE_OK);
+  CHECK(lifeline_audit_open(config, audit_test_keys, NULL, &log) == LIFELINE_OK);
   CHECK(lifeline_audit_append(log, "{\"source\":\"ivr\",\"time\":1716215600000,\"event\":\"X\"}") ==
         LIFELINE_OK);
   CHECK(lifeline_audit_append(log, "{\"source\":\"ivr\",\"time\":1716215600001,\"event\":\"Y\"}") ==
@@ -190,7 +171,7 @@ int main(void) {
   lifeline_audit_free(log);
   CHECK(file_size(path) > 100);
   flip(path, 30);
-  CHECK(lifeline_audit_verify_dir(config, test_keys, NULL, &finding, &seq, report, sizeof report) ==
+  CHECK(lifeline_audit_verify_dir(config, audit_test_keys, NULL, &finding, &seq, report, sizeof report) ==
         LIFELINE_OK);
   CHECK(finding == LIFELINE_AUDIT_EDITED);
   CHECK(strcmp(lifeline_audit_finding_str(finding), "edited") == 0);
@@ -204,7 +185,7 @@ int main(void) {
            dir);
   CHECK(lifeline_audit_verify_dir(config, NULL, NULL, &finding, &seq, NULL, 0) ==
         LIFELINE_E_NOT_FOUND);
-  CHECK(lifeline_audit_verify_dir(config, test_keys, NULL, &finding, &seq, NULL, 0) ==
+  CHECK(lifeline_audit_verify_dir(config, audit_test_keys, NULL, &finding, &seq, NULL, 0) ==
         LIFELINE_E_INVALID_ARGUMENT);
   CHECK(strstr(lifeline_last_error(), "key_callback must be NULL") != NULL);
   return C_TEST_RESULT();

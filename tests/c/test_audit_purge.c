@@ -7,28 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_test_keys.h"
 #include "c_test.h"
 #include "lifeline/lifeline.h"
 
 #define T0 1716215520000LL
 #define DAY 86400000LL
-
-static lifeline_status test_keys(const char* key_id, uint8_t* out_key32, void* user_data) {
-  int i;
-  unsigned char fill;
-  (void)user_data;
-  if (strcmp(key_id, "k1") == 0) {
-    fill = 0x10;
-  } else if (strcmp(key_id, "p1") == 0) {
-    fill = 0x70;
-  } else if (strcmp(key_id, "c1") == 0) {
-    fill = 0xa0;
-  } else {
-    return LIFELINE_E_NOT_FOUND;
-  }
-  for (i = 0; i < 32; ++i) out_key32[i] = (uint8_t)(fill + i);
-  return LIFELINE_OK;
-}
 
 static int admin_only(const char* role, const char* credential, void* user_data) {
   (void)user_data;
@@ -77,7 +61,7 @@ int main(void) {
            "\"pseudonym_key_id\":\"p1\",\"checkpoint_key_id\":\"c1\"},"
            "\"pii\":{\"phone\":\"encrypt\"},\"segment_max_records\":2}",
            dir);
-  CHECK(lifeline_audit_open(config, test_keys, NULL, &log) == LIFELINE_OK);
+  CHECK(lifeline_audit_open(config, audit_test_keys, NULL, &log) == LIFELINE_OK);
   /* 8 events 10 days apart (days 0-70); at day 250, with 180 days of
    * retention, seqs 1-7 (days 0-60) move to segments 1-2, 3-4, 5-6, 7-7. */
   for (i = 0; i < 8; ++i) {
@@ -154,12 +138,12 @@ int main(void) {
   /* The manifest edited: verify names the kind. */
   snprintf(path, sizeof path, "%s/archive/purged.jsonl", dir);
   CHECK(edit_file(path, "\"last_seq\":4", "\"last_seq\":5"));
-  CHECK(lifeline_audit_verify_dir(config, test_keys, NULL, &finding, &seq, report, sizeof report) ==
+  CHECK(lifeline_audit_verify_dir(config, audit_test_keys, NULL, &finding, &seq, report, sizeof report) ==
         LIFELINE_OK);
   CHECK(finding == LIFELINE_AUDIT_BAD_PURGE_MANIFEST);
   CHECK(strcmp(lifeline_audit_finding_str(finding), "bad_purge_manifest") == 0);
   CHECK(strstr(report, "\"kind\":\"bad_purge_manifest\"") != NULL);
-  CHECK(lifeline_audit_open(config, test_keys, NULL, &log) == LIFELINE_E_STATE);
+  CHECK(lifeline_audit_open(config, audit_test_keys, NULL, &log) == LIFELINE_E_STATE);
   CHECK(strstr(lifeline_last_error(), "purge manifest") != NULL);
   return C_TEST_RESULT();
 }
