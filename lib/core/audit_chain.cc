@@ -260,7 +260,8 @@ void AppendAuditContent(const AuditContentView& r, std::string* out) {
   if (!r.pii_enc.empty()) size += kPiiEncKey.size() + 2;
   for (std::size_t i = 0; i < r.pii_size; ++i) {
     const StoredPiiView& field = r.pii[i];
-    escapes |= NeedsJsonEscape(field.name) | NeedsJsonEscape(field.enc) | NeedsJsonEscape(field.psn);
+    escapes = escapes || NeedsJsonEscape(field.name) || NeedsJsonEscape(field.enc) ||
+              NeedsJsonEscape(field.psn);
     // ,"name":{"enc":"..","psn":".."}
     size += (i > 0 ? 1 : 0) + field.name.size() + 2 + 2 + 1;
     if (!field.enc.empty()) size += kEncKey.size() + field.enc.size() + 2;

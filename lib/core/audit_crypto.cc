@@ -99,8 +99,9 @@ int HexValue(char c) {
 //     default provider).
 // OpenSSL 3 deprecates both; they are confined to the functions below,
 // which fall back to EVP when OpenSSL was built without its deprecated API.
-// Measured on the project's VM (ns per call): a pseudonym 157-170 instead of
-// 290-330, a 64-byte digest 85 instead of 127.
+// Measured on the project's VM at a quiet moment (ns per call): a pseudonym
+// 157-164 instead of 189, a 64-byte digest 79 instead of 120 (about 0.23 us
+// of the chained + PII record's 3.1; docs/performance.md, "Audit trail").
 #if LIFELINE_AUDIT_LOW_LEVEL_OPENSSL
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
