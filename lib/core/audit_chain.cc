@@ -218,6 +218,8 @@ void AppendContentEscaped(const AuditContentView& r, std::string_view seq, std::
 struct Cursor {
   char* p;
   void Put(std::string_view s) {
+    // An empty view may have a null data(), which memcpy must not get.
+    if (s.empty()) return;
     std::memcpy(p, s.data(), s.size());
     p += s.size();
   }
