@@ -8,11 +8,13 @@
 #include <rapidjson/writer.h>
 
 #include <array>
+#include <cassert>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 
+#include "core/audit_content.hpp"
 #include "core/audit_crypto.hpp"
 #include "core/audit_json.hpp"
 
@@ -128,15 +130,8 @@ namespace audit_internal {
 // escaping and are copied between quotes; the others go through RapidJSON.
 void AppendJsonString(std::string_view value, std::string* out) {
   // RapidJSON's Writer escapes the control characters, '"' and '\\', and
-  // copies every other byte (UTF-8 sequences included) as is. The test has
-  // no early exit so that the compiler can vectorise it.
-  const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
-  unsigned escaped = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    escaped |= static_cast<unsigned>(bytes[i] < 0x20) | static_cast<unsigned>(bytes[i] == '"') |
-               static_cast<unsigned>(bytes[i] == '\\');
-  }
-  if (escaped == 0) {
+  // copies every other byte (UTF-8 sequences included) as is.
+  if (!NeedsJsonEscape(value)) {
     out->push_back('"');
     out->append(value);
     out->push_back('"');
@@ -153,74 +148,212 @@ void AppendJsonString(std::string_view value, std::string* out) {
   SecureWipe(const_cast<char*>(buffer.GetString()), buffer.GetSize());
 }
 
-}  // namespace audit_internal
+namespace {
 
-using audit_internal::AppendJsonString;
+// The content's punctuation, member by member (the members and their order
+// are fixed, so it is written as literals).
+constexpr std::string_view kSeqKey = "{\"seq\":";
+constexpr std::string_view kTimeKey = ",\"time\":\"";
+constexpr std::string_view kSourceKey = "\",\"source\":\"";
+constexpr std::string_view kIncidentKey = "\",\"incidentId\":";
+constexpr std::string_view kCallKey = ",\"callId\":";
+constexpr std::string_view kSubjectKey = ",\"subject\":";
+constexpr std::string_view kChannelKey = ",\"channel\":";
+constexpr std::string_view kEventKey = ",\"event\":";
+constexpr std::string_view kStatusKey = ",\"status\":";
+constexpr std::string_view kProviderKey = ",\"providerId\":";
+constexpr std::string_view kDetailKey = ",\"detail\":";
+constexpr std::string_view kPiiKey = ",\"pii\":{";
+constexpr std::string_view kEncKey = "\"enc\":";
+constexpr std::string_view kPsnKey = "\"psn\":";
+constexpr std::string_view kPiiEncKey = ",\"pii_enc\":";
 
-void AppendAuditContent(const AuditRecord& r, std::string* out) {
-  // The members and their order are fixed, so the punctuation is written
-  // as literals; string values go through AppendJsonString (RapidJSON's
-  // escaping). tests/unit/test_audit_chain.cpp pins the result against
-  // RapidJSON's Writer, escapes included.
-  std::size_t pii_size = 0;
-  for (const StoredPii& field : r.pii) pii_size += field.name.size() + field.enc.size() + field.psn.size() + 24;
-  out->reserve(out->size() + 200 + r.incident_id.size() + r.call_id.size() + r.subject.size() +
-               r.channel.size() + r.event.size() + r.status.size() + r.provider_id.size() +
-               r.detail.size() + pii_size + r.pii_enc.size());
-  out->append("{\"seq\":");
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, r.seq);
-  (void)ec;
-  out->append(digits, static_cast<std::size_t>(end - digits));
-  out->append(",\"time\":\"");
-  char time[24];
-  if (FormatAuditTimeTo(r.time, time)) {
-    out->append(time, sizeof time);
-  } else {
-    out->append(FormatAuditTime(r.time));
-  }
-  out->append("\",\"source\":\"");
+// Any content: every string through AppendJsonString.
+void AppendContentEscaped(const AuditContentView& r, std::string_view seq, std::string_view time,
+                          std::string* out) {
+  out->append(kSeqKey).append(seq).append(kTimeKey).append(time).append(kSourceKey);
   out->append(AuditSourceName(r.source));
-  out->append("\",\"incidentId\":");
+  out->append(kIncidentKey);
   AppendJsonString(r.incident_id, out);
-  out->append(",\"callId\":");
+  out->append(kCallKey);
   AppendJsonString(r.call_id, out);
-  out->append(",\"subject\":");
+  out->append(kSubjectKey);
   AppendJsonString(r.subject, out);
-  out->append(",\"channel\":");
+  out->append(kChannelKey);
   AppendJsonString(r.channel, out);
-  out->append(",\"event\":");
+  out->append(kEventKey);
   AppendJsonString(r.event, out);
-  out->append(",\"status\":");
+  out->append(kStatusKey);
   AppendJsonString(r.status, out);
-  out->append(",\"providerId\":");
+  out->append(kProviderKey);
   AppendJsonString(r.provider_id, out);
-  out->append(",\"detail\":");
+  out->append(kDetailKey);
   AppendJsonString(r.detail, out);
-  out->append(",\"pii\":{");
-  bool first = true;
-  for (const StoredPii& field : r.pii) {
-    if (!first) out->push_back(',');
-    first = false;
+  out->append(kPiiKey);
+  for (std::size_t i = 0; i < r.pii_size; ++i) {
+    const StoredPiiView& field = r.pii[i];
+    if (i > 0) out->push_back(',');
     AppendJsonString(field.name, out);
     out->append(":{");
     if (!field.enc.empty()) {
-      out->append("\"enc\":");
+      out->append(kEncKey);
       AppendJsonString(field.enc, out);
     }
     if (!field.psn.empty()) {
       if (!field.enc.empty()) out->push_back(',');
-      out->append("\"psn\":");
+      out->append(kPsnKey);
       AppendJsonString(field.psn, out);
     }
     out->push_back('}');
   }
   out->push_back('}');
   if (!r.pii_enc.empty()) {
-    out->append(",\"pii_enc\":");
+    out->append(kPiiEncKey);
     AppendJsonString(r.pii_enc, out);
   }
   out->push_back('}');
+}
+
+// Copies bytes forward through a buffer sized in advance.
+struct Cursor {
+  char* p;
+  void Put(std::string_view s) {
+    // An empty view may have a null data(), which memcpy must not get.
+    if (s.empty()) return;
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+  void Put(char c) { *p++ = c; }
+  void Quoted(std::string_view s) {
+    *p++ = '"';
+    Put(s);
+    *p++ = '"';
+  }
+};
+
+}  // namespace
+
+void AppendAuditContent(const AuditContentView& r, std::string* out) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, r.seq);
+  (void)ec;
+  std::string_view seq(digits, static_cast<std::size_t>(end - digits));
+  char time_buffer[24];
+  std::string wide_time;  // years outside 0-9999 only
+  std::string_view time(time_buffer, sizeof time_buffer);
+  if (!FormatAuditTimeTo(r.time, time_buffer)) {
+    wide_time = FormatAuditTime(r.time);
+    time = wide_time;
+  }
+  // The usual record has no string that needs escaping: its exact size is
+  // known, and it is copied into place in one pass.
+  const std::string_view strings[] = {r.incident_id, r.call_id, r.status, r.subject, r.channel,
+                                      r.event, r.provider_id, r.detail, r.pii_enc};
+  bool escapes = false;
+  std::size_t size = kSeqKey.size() + seq.size() + kTimeKey.size() + time.size() +
+                     kSourceKey.size() + std::strlen(AuditSourceName(r.source)) +
+                     kIncidentKey.size() + kCallKey.size() + kSubjectKey.size() +
+                     kChannelKey.size() + kEventKey.size() + kStatusKey.size() +
+                     kProviderKey.size() + kDetailKey.size() + 8 * 2 + kPiiKey.size() + 2;
+  for (std::string_view s : strings) {
+    escapes |= NeedsJsonEscape(s);
+    size += s.size();
+  }
+  if (!r.pii_enc.empty()) size += kPiiEncKey.size() + 2;
+  for (std::size_t i = 0; i < r.pii_size; ++i) {
+    const StoredPiiView& field = r.pii[i];
+    escapes = escapes || NeedsJsonEscape(field.name) || NeedsJsonEscape(field.enc) ||
+              NeedsJsonEscape(field.psn);
+    // ,"name":{"enc":"..","psn":".."}
+    size += (i > 0 ? 1 : 0) + field.name.size() + 2 + 2 + 1;
+    if (!field.enc.empty()) size += kEncKey.size() + field.enc.size() + 2;
+    if (!field.psn.empty()) size += (field.enc.empty() ? 0 : 1) + kPsnKey.size() + field.psn.size() + 2;
+  }
+  if (escapes) {
+    out->reserve(out->size() + size + size / 2);
+    AppendContentEscaped(r, seq, time, out);
+    return;
+  }
+  std::size_t start = out->size();
+  out->resize(start + size);
+  Cursor c{out->data() + start};
+  c.Put(kSeqKey);
+  c.Put(seq);
+  c.Put(kTimeKey);
+  c.Put(time);
+  c.Put(kSourceKey);
+  c.Put(AuditSourceName(r.source));
+  c.Put(kIncidentKey);
+  c.Quoted(r.incident_id);
+  c.Put(kCallKey);
+  c.Quoted(r.call_id);
+  c.Put(kSubjectKey);
+  c.Quoted(r.subject);
+  c.Put(kChannelKey);
+  c.Quoted(r.channel);
+  c.Put(kEventKey);
+  c.Quoted(r.event);
+  c.Put(kStatusKey);
+  c.Quoted(r.status);
+  c.Put(kProviderKey);
+  c.Quoted(r.provider_id);
+  c.Put(kDetailKey);
+  c.Quoted(r.detail);
+  c.Put(kPiiKey);
+  for (std::size_t i = 0; i < r.pii_size; ++i) {
+    const StoredPiiView& field = r.pii[i];
+    if (i > 0) c.Put(',');
+    c.Quoted(field.name);
+    c.Put(":{");
+    if (!field.enc.empty()) {
+      c.Put(kEncKey);
+      c.Quoted(field.enc);
+    }
+    if (!field.psn.empty()) {
+      if (!field.enc.empty()) c.Put(',');
+      c.Put(kPsnKey);
+      c.Quoted(field.psn);
+    }
+    c.Put('}');
+  }
+  c.Put('}');
+  if (!r.pii_enc.empty()) {
+    c.Put(kPiiEncKey);
+    c.Quoted(r.pii_enc);
+  }
+  c.Put('}');
+  assert(c.p == out->data() + out->size());
+}
+
+}  // namespace audit_internal
+
+void AppendAuditContent(const AuditRecord& r, std::string* out) {
+  // The views of a few fields live on the stack; records with more (the
+  // log allows 33) use the heap.
+  audit_internal::StoredPiiView small[8];
+  std::vector<audit_internal::StoredPiiView> large;
+  audit_internal::StoredPiiView* pii = small;
+  if (r.pii.size() > std::size(small)) {
+    large.resize(r.pii.size());
+    pii = large.data();
+  }
+  for (std::size_t i = 0; i < r.pii.size(); ++i) pii[i] = {r.pii[i].name, r.pii[i].enc, r.pii[i].psn};
+  audit_internal::AuditContentView view;
+  view.seq = r.seq;
+  view.time = r.time;
+  view.source = r.source;
+  view.incident_id = r.incident_id;
+  view.call_id = r.call_id;
+  view.subject = r.subject;
+  view.channel = r.channel;
+  view.event = r.event;
+  view.status = r.status;
+  view.provider_id = r.provider_id;
+  view.detail = r.detail;
+  view.pii = pii;
+  view.pii_size = r.pii.size();
+  view.pii_enc = r.pii_enc;
+  audit_internal::AppendAuditContent(view, out);
 }
 
 std::string AuditContentDigest(std::string_view content) {

@@ -50,6 +50,8 @@ Status RandomBytes(std::uint8_t* out, std::size_t size);
 class HmacSha256 {
  public:
   explicit HmacSha256(const SecretKey& key);
+  // Any key length (the RFC 4231 test vectors use 4 to 131 bytes).
+  HmacSha256(const std::uint8_t* key, std::size_t size);
   ~HmacSha256();
   HmacSha256(const HmacSha256&) = delete;
   HmacSha256& operator=(const HmacSha256&) = delete;
@@ -62,7 +64,7 @@ class HmacSha256 {
   void AppendHex(std::string_view message, std::string* out);
 
  private:
-  void* ctx_;  // EVP_MAC_CTX*
+  void* ctx_;  // HMAC_CTX* (EVP_MAC_CTX* without OpenSSL's deprecated API)
 };
 
 // AES-256-GCM with a 96-bit nonce and a 128-bit tag, reusable across keys.

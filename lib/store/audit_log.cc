@@ -23,6 +23,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "core/audit_content.hpp"
 #include "core/audit_crypto.hpp"
 #include "core/audit_json.hpp"
 #include "store/audit_archive.hpp"
@@ -77,9 +78,7 @@ constexpr std::size_t kMaxPiiFields = 32;
 constexpr UnixMillis kMaxTime = 253402300799999LL;
 
 bool IsUtf8(std::string_view text) {
-  bool ascii = true;
-  for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
-  if (ascii) return true;  // the common case, without decoding
+  if (audit_internal::IsAscii(text)) return true;  // the common case, without decoding
   rapidjson::MemoryStream stream(text.data(), text.size());
   while (stream.Tell() < text.size()) {
     unsigned codepoint = 0;
@@ -393,16 +392,25 @@ class AuditLog::Impl {
   // megabytes cost page faults).
   struct Builder {
     Built built;
-    AuditRecord record;  // reused: its strings keep their capacity
     std::unique_ptr<HmacSha256> psn;
     AesGcm gcm;
-    // The record's fields to encrypt (views into the event), the JSON
-    // object they are sealed as (wiped after sealing), the AAD and the
-    // sealed bytes.
-    std::vector<std::pair<std::string_view, std::string_view>> to_seal;
+    // The record's protected fields, sorted by name (views into the event).
+    struct Protected {
+      std::string_view name;
+      std::string_view value;
+      bool encrypt;
+    };
+    std::vector<Protected> fields;
+    // Their pseudonyms back to back, and the record's pii member as views
+    // into them.
+    std::string psn_text;
+    std::vector<audit_internal::StoredPiiView> pii;
+    // The JSON object the encrypted fields are sealed as (wiped after
+    // sealing), the AAD, the sealed bytes and the record's pii_enc.
     std::string plain;
     std::string aad;
     std::string sealed;
+    std::string pii_enc;
   };
   // What a call reserved.
   struct Ticket {
@@ -415,7 +423,6 @@ class AuditLog::Impl {
   Status ValidateEvent(const AuditEvent& e, bool internal) const;
   Status Build(const AuditEvent& e, std::uint64_t seq, bool internal, const Ticket& ticket,
                Builder& b, Built* out);
-  void Pseudonymise(std::string_view name, std::string_view value, Builder& b, StoredPii* out);
   Status SealFields(std::uint64_t seq, const Ticket& ticket, Builder& b, std::string* out);
   Status OpenSealed(const AuditRecord& record, AesGcm& gcm,
                     std::map<std::string, std::string, std::less<>>* out);
@@ -459,6 +466,7 @@ class AuditLog::Impl {
   SecretKey data_key_;    // under mu
   SecretKey psn_key_;
   std::string psn_kid_;
+  PiiMode subject_mode_ = PiiMode::kPlain;  // opt.pii.ModeFor("subject")
   std::unique_ptr<HmacSha256> cp_mac_;  // writer role only
   SecretKey cp_key_;                    // for MACs made outside the writer role
   std::mutex builders_mu_;
@@ -542,6 +550,7 @@ Status AuditLog::Impl::Init() {
   data_key_ = *data;
   psn_kid_ = opt.pseudonym_key_id;
   psn_key_ = *psn;
+  subject_mode_ = opt.pii.ModeFor("subject");
   cp_mac_ = std::make_unique<HmacSha256>(*cp);
   cp_key_ = *cp;
   {
@@ -831,39 +840,32 @@ void AuditLog::Impl::ReturnBuilder(std::unique_ptr<Builder> builder) {
   builders_.push_back(std::move(builder));
 }
 
-void AuditLog::Impl::Pseudonymise(std::string_view name, std::string_view value, Builder& b,
-                                  StoredPii* out) {
-  out->name.assign(name);
-  out->psn.assign(psn_kid_).append(1, ':');
-  b.psn->AppendHex(value, &out->psn);
-  out->enc.clear();
-}
-
 Status AuditLog::Impl::SealFields(std::uint64_t seq, const Ticket& ticket, Builder& b,
                                   std::string* out) {
   // One AES-256-GCM message per record, whatever the number of encrypted
-  // fields: {"email":"...","phone":"..."} (names sorted), with a fresh
-  // nonce and the AAD bound to seq and key id.
-  std::sort(b.to_seal.begin(), b.to_seal.end());
+  // fields: {"email":"...","phone":"..."} (names sorted, as b.fields is),
+  // with a fresh nonce and the AAD bound to seq and key id.
   std::string& plain = b.plain;
   plain.clear();
   // Room for the whole object up front, so that no clear value is left
   // behind in a buffer freed by growth (escapes may still need more).
   std::size_t size = 2;
-  for (const auto& [name, value] : b.to_seal) size += name.size() + value.size() + 6;
+  for (const Builder::Protected& f : b.fields) {
+    if (f.encrypt) size += f.name.size() + f.value.size() + 6;
+  }
   plain.reserve(size);
   plain.push_back('{');
-  for (std::size_t i = 0; i < b.to_seal.size(); ++i) {
-    if (i > 0) plain.push_back(',');
-    audit_internal::AppendJsonString(b.to_seal[i].first, &plain);
+  for (const Builder::Protected& f : b.fields) {
+    if (!f.encrypt) continue;
+    if (plain.size() > 1) plain.push_back(',');
+    audit_internal::AppendJsonString(f.name, &plain);
     plain.push_back(':');
-    audit_internal::AppendJsonString(b.to_seal[i].second, &plain);
+    audit_internal::AppendJsonString(f.value, &plain);
   }
   plain.push_back('}');
   SealedAad(seq, ticket.data_kid, &b.aad);
   Status s = b.gcm.Seal(ticket.data_key, b.aad, plain, &b.sealed);
   SecureWipe(plain.data(), plain.size());
-  b.to_seal.clear();  // views into the caller's event
   if (!s.ok()) return s;
   out->assign(ticket.data_kid).append(1, ':');
   audit_internal::Base64Append(reinterpret_cast<const std::uint8_t*>(b.sealed.data()),
@@ -898,16 +900,16 @@ Status AuditLog::Impl::ValidateEvent(const AuditEvent& e, bool internal) const {
   }
   for (std::size_t i = 0; i < e.pii.size(); ++i) {
     const PiiField& f = e.pii[i];
-    std::string at = "pii[" + std::to_string(i) + "]";
+    auto at = [i] { return "pii[" + std::to_string(i) + "]"; };
     if (!IsPiiName(f.name) || f.name == "subject") {
-      return InvalidArgument(at + ".name must match [a-z][a-z0-9_]* (at most 32) and not be 'subject'");
+      return InvalidArgument(at() + ".name must match [a-z][a-z0-9_]* (at most 32) and not be 'subject'");
     }
     if (f.value.size() > kMaxFieldBytes) {
-      return InvalidArgument(at + ".value is longer than " + std::to_string(kMaxFieldBytes) + " bytes");
+      return InvalidArgument(at() + ".value is longer than " + std::to_string(kMaxFieldBytes) + " bytes");
     }
-    if (!IsUtf8(f.value)) return InvalidArgument(at + ".value is not valid UTF-8");
+    if (!IsUtf8(f.value)) return InvalidArgument(at() + ".value is not valid UTF-8");
     for (std::size_t j = 0; j < i; ++j) {
-      if (e.pii[j].name == f.name) return InvalidArgument(at + ".name '" + f.name + "' repeats");
+      if (e.pii[j].name == f.name) return InvalidArgument(at() + ".name '" + f.name + "' repeats");
     }
   }
   return Status::Ok();
@@ -915,50 +917,66 @@ Status AuditLog::Impl::ValidateEvent(const AuditEvent& e, bool internal) const {
 
 Status AuditLog::Impl::Build(const AuditEvent& e, std::uint64_t seq, bool internal,
                              const Ticket& ticket, Builder& b, Built* out) {
-  // The builder's record is reused from one event to the next, so its
-  // strings keep their capacity: no allocation per record once warm.
-  AuditRecord& r = b.record;
+  // The record is serialised from views into the event and the builder's
+  // buffers, which keep their capacity: no allocation per record once warm.
+  // Every protected field gets a pseudonym; the encrypted ones are also
+  // sealed together into pii_enc.
+  b.fields.clear();
+  for (const PiiField& f : e.pii) {
+    if (f.value.empty()) continue;
+    b.fields.push_back({f.name, f.value, opt.pii.ModeFor(f.name) == PiiMode::kEncrypt});
+  }
+  PiiMode subject_mode = internal ? PiiMode::kPlain : subject_mode_;
+  std::string_view subject;
+  if (subject_mode == PiiMode::kPlain) {
+    subject = e.subject;
+  } else if (!e.subject.empty()) {
+    b.fields.push_back({"subject", e.subject, subject_mode == PiiMode::kEncrypt});
+  }
+  // Sorted by name (names are unique): an insertion sort, as there are few.
+  for (std::size_t i = 1; i < b.fields.size(); ++i) {
+    Builder::Protected f = b.fields[i];
+    std::size_t j = i;
+    for (; j > 0 && f.name < b.fields[j - 1].name; --j) b.fields[j] = b.fields[j - 1];
+    b.fields[j] = f;
+  }
+  // Pseudonyms: "<key id>:<hex of HMAC-SHA256(value)>".
+  const std::size_t psn_size = psn_kid_.size() + 1 + 2 * audit_internal::kSha256Size;
+  b.psn_text.clear();
+  b.psn_text.reserve(b.fields.size() * psn_size);
+  for (const Builder::Protected& f : b.fields) {
+    b.psn_text.append(psn_kid_).push_back(':');
+    b.psn->AppendHex(f.value, &b.psn_text);
+  }
+  b.pii.clear();
+  bool any_encrypted = false;
+  for (std::size_t i = 0; i < b.fields.size(); ++i) {
+    b.pii.push_back({b.fields[i].name, {}, std::string_view(b.psn_text).substr(i * psn_size, psn_size)});
+    any_encrypted |= b.fields[i].encrypt;
+  }
+  b.pii_enc.clear();
+  if (any_encrypted) {
+    Status s = SealFields(seq, ticket, b, &b.pii_enc);
+    if (!s.ok()) return s;
+  }
+  b.fields.clear();  // views into the caller's event
+  audit_internal::AuditContentView r;
   r.seq = seq;
   r.time = e.time;
   r.source = e.source;
   r.incident_id = e.incident_id;
   r.call_id = e.call_id;
+  r.subject = subject;
   r.channel = e.channel;
   r.event = e.event;
   r.status = e.status;
   r.provider_id = e.provider_id;
   r.detail = e.detail;
-  r.subject.clear();
-  std::size_t used = 0;
-  auto next_field = [&r, &used]() -> StoredPii& {
-    if (used == r.pii.size()) r.pii.emplace_back();
-    return r.pii[used++];
-  };
-  // Every protected field gets a pseudonym; the encrypted ones are also
-  // sealed together into pii_enc.
-  b.to_seal.clear();
-  for (const PiiField& f : e.pii) {
-    if (f.value.empty()) continue;
-    Pseudonymise(f.name, f.value, b, &next_field());
-    if (opt.pii.ModeFor(f.name) == PiiMode::kEncrypt) b.to_seal.emplace_back(f.name, f.value);
-  }
-  PiiMode subject_mode = internal ? PiiMode::kPlain : opt.pii.ModeFor("subject");
-  if (subject_mode == PiiMode::kPlain) {
-    r.subject = e.subject;
-  } else if (!e.subject.empty()) {
-    Pseudonymise("subject", e.subject, b, &next_field());
-    if (subject_mode == PiiMode::kEncrypt) b.to_seal.emplace_back("subject", e.subject);
-  }
-  r.pii.resize(used);
-  std::sort(r.pii.begin(), r.pii.end(),
-            [](const StoredPii& a, const StoredPii& b2) { return a.name < b2.name; });
-  r.pii_enc.clear();
-  if (!b.to_seal.empty()) {
-    Status s = SealFields(seq, ticket, b, &r.pii_enc);
-    if (!s.ok()) return s;
-  }
+  r.pii = b.pii.data();
+  r.pii_size = b.pii.size();
+  r.pii_enc = b.pii_enc;
   std::size_t start = out->contents.size();
-  AppendAuditContent(r, &out->contents);
+  audit_internal::AppendAuditContent(r, &out->contents);
   out->digests.emplace_back();
   audit_internal::Sha256(std::string_view(out->contents).substr(start), out->digests.back().data());
   out->contents.pop_back();  // the closing brace; prev_hash and hash follow
