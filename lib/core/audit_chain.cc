@@ -17,6 +17,7 @@
 #include "core/audit_content.hpp"
 #include "core/audit_crypto.hpp"
 #include "core/audit_json.hpp"
+#include "lifeline/rfc3339.hpp"
 
 namespace lifeline {
 
@@ -53,32 +54,12 @@ bool GetString(const rapidjson::Value& object, const char* key, std::string* out
 
 namespace {
 
-// Writes the 24 characters of FormatAuditTime(t) to `out` for years 0-9999;
-// false for other years.
+// Writes the 24 characters of FormatAuditTime(t) to `out` for the years
+// FormatRfc3339 writes (0001-9999); false for other instants.
 bool FormatAuditTimeTo(UnixMillis t, char* out) {
-  using namespace std::chrono;
-  // The calendar comes from date::; only the digits are placed here.
-  date::sys_time<milliseconds> tp{milliseconds{t}};
-  date::sys_days day = date::floor<date::days>(tp);
-  date::year_month_day ymd{day};
-  int year = static_cast<int>(ymd.year());
-  if (year < 0 || year > 9999) return false;
-  // 0 <= ms < 86'400'000: floor() rounds towards the past.
-  auto ms = static_cast<unsigned>((tp - day).count());
-  std::memcpy(out, "0000-00-00T00:00:00.000Z", 24);
-  auto put = [out](std::size_t pos, unsigned value, int width) {
-    for (int i = width - 1; i >= 0; --i) {
-      out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    }
-  };
-  put(0, static_cast<unsigned>(year), 4);
-  put(5, static_cast<unsigned>(ymd.month()), 2);
-  put(8, static_cast<unsigned>(ymd.day()), 2);
-  put(11, ms / 3600000u, 2);
-  put(14, ms / 60000u % 60u, 2);
-  put(17, ms / 1000u % 60u, 2);
-  put(20, ms % 1000u, 3);
+  char text[kRfc3339BufferSize];
+  if (!FormatRfc3339(t, text).ok()) return false;
+  std::memcpy(out, text, 24);
   return true;
 }
 
@@ -101,25 +82,15 @@ std::string FormatAuditTime(UnixMillis t) {
 }
 
 bool ParseAuditTime(std::string_view text, UnixMillis* out) {
-  // YYYY-MM-DDTHH:MM:SS.sssZ
-  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ";
-  if (text.size() != kShape.size()) return false;
-  for (std::size_t i = 0; i < kShape.size(); ++i) {
-    bool digit = text[i] >= '0' && text[i] <= '9';
-    if (kShape[i] == 'd' ? !digit : text[i] != kShape[i]) return false;
-  }
-  auto num = [&](std::size_t pos, std::size_t len) {
-    int v = 0;
-    for (std::size_t i = pos; i < pos + len; ++i) v = v * 10 + (text[i] - '0');
-    return v;
-  };
-  date::year_month_day ymd{date::year{num(0, 4)}, date::month{static_cast<unsigned>(num(5, 2))},
-                           date::day{static_cast<unsigned>(num(8, 2))}};
-  int hh = num(11, 2), mm = num(14, 2), ss = num(17, 2), ms = num(20, 3);
-  if (!ymd.ok() || hh > 23 || mm > 59 || ss > 59) return false;
-  using namespace std::chrono;
-  auto tp = date::sys_days{ymd} + hours{hh} + minutes{mm} + seconds{ss} + milliseconds{ms};
-  *out = duration_cast<milliseconds>(tp.time_since_epoch()).count();
+  // Exactly the form FormatAuditTime writes, YYYY-MM-DDTHH:MM:SS.sssZ: any
+  // other spelling of the same instant (an offset, more fraction digits, a
+  // leap second) would not format back to the text that was hashed.
+  if (text.size() != 24) return false;
+  Result<UnixMillis> t = ParseRfc3339(text);
+  if (!t.ok()) return false;
+  char again[kRfc3339BufferSize];
+  if (!FormatRfc3339(*t, again).ok() || std::string_view(again, 24) != text) return false;
+  *out = *t;
   return true;
 }
 

@@ -91,6 +91,12 @@ TEST_CASE("audit times are RFC 3339 UTC with milliseconds") {
   CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20T14:32:00Z", &t));
   CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20T14:32:00.123+00:00", &t));
   CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20 14:32:00.123Z", &t));
+  // Other spellings of a valid instant, 24 bytes long, are not canonical.
+  CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20t14:32:00.123z", &t));
+  CHECK_FALSE(lifeline::ParseAuditTime("2016-12-31T23:59:60.500Z", &t));  // leap second
+  CHECK_FALSE(lifeline::ParseAuditTime("2024-05-20T14:32:00.12345Z", &t));
+  CHECK_FALSE(lifeline::ParseAuditTime("0000-01-01T00:00:00.000Z", &t));
+  CHECK(t == 951782400000LL);  // untouched by the refusals
 }
 
 TEST_CASE("the canonical line is pinned byte for byte, hash included") {
