@@ -575,13 +575,13 @@ struct MetricValue {
   double value;
   const char* label = nullptr;  // outcome label, for lifeline_calls_total
 };
-}  // namespace
 
-static std::vector<MetricValue> Collect(IvrEngine&, const CallbackDispatcherCounters& d,
-                                        const OutboxStats& o, const FailoverStats& f,
-                                        const std::array<uint64_t, kCallOutcomeCount>& outcomes,
-                                        uint64_t submitted, uint64_t deduplicated,
-                                        uint64_t submit_failures, UnixMillis now) {
+// The Prometheus families, in exposition order.
+std::vector<MetricValue> PrometheusValues(const CallbackDispatcherCounters& d, const OutboxStats& o,
+                                          const FailoverStats& f,
+                                          const std::array<uint64_t, kCallOutcomeCount>& outcomes,
+                                          uint64_t submitted, uint64_t deduplicated,
+                                          uint64_t submit_failures, UnixMillis now) {
   std::vector<MetricValue> v;
   for (int i = 0; i < kCallOutcomeCount; ++i) {
     v.push_back({"lifeline_calls_total", "Emergency calls by outcome.", "counter",
@@ -608,18 +608,34 @@ static std::vector<MetricValue> Collect(IvrEngine&, const CallbackDispatcherCoun
   return v;
 }
 
-Result<std::string> IvrEngine::MetricsJson() {
+}  // namespace
+
+Result<IvrEngine::MetricsSnapshot> IvrEngine::TakeMetricsSnapshot() {
+  MetricsSnapshot m;
   Result<OutboxStats> o = outbox_->Stats();
   if (!o.ok()) return o.status();
-  CallbackDispatcherCounters d;
+  m.outbox = *o;
   {
     std::lock_guard<std::mutex> lock(counters_mu_);
-    d = counters_;
+    m.dispatcher = counters_;
   }
-  std::array<uint64_t, kCallOutcomeCount> outcomes{};
-  for (int i = 0; i < kCallOutcomeCount; ++i) outcomes[i] = metrics_.outcomes[i].load();
-  FailoverStats f = switch_->Stats();
-  UnixMillis now = clock_->Now();
+  for (int i = 0; i < kCallOutcomeCount; ++i) m.outcomes[i] = metrics_.outcomes[i].load();
+  m.failover = switch_->Stats();
+  m.submitted = metrics_.submitted.load();
+  m.deduplicated = metrics_.deduplicated.load();
+  m.submit_failures = metrics_.submit_failures.load();
+  m.poll_failures = metrics_.poll_failures.load();
+  m.now = clock_->Now();
+  return m;
+}
+
+Result<std::string> IvrEngine::MetricsJson() {
+  Result<MetricsSnapshot> snapshot = TakeMetricsSnapshot();
+  if (!snapshot.ok()) return snapshot.status();
+  const MetricsSnapshot& m = *snapshot;
+  const OutboxStats& o = m.outbox;
+  const CallbackDispatcherCounters& d = m.dispatcher;
+  const FailoverStats& f = m.failover;
   rapidjson::StringBuffer b;
   JsonWriter w(b);
   w.StartObject();
@@ -627,63 +643,57 @@ Result<std::string> IvrEngine::MetricsJson() {
   w.StartObject();
   for (int i = 0; i < kCallOutcomeCount; ++i) {
     w.Key(CallOutcomeName(static_cast<CallOutcome>(i)));
-    w.Uint64(outcomes[i]);
+    w.Uint64(m.outcomes[i]);
   }
   w.EndObject();
   auto field = [&](const char* k, uint64_t v) { w.Key(k); w.Uint64(v); };
-  field("callbacks_submitted", metrics_.submitted.load());
-  field("callbacks_deduplicated", metrics_.deduplicated.load());
-  field("callbacks_submit_failures", metrics_.submit_failures.load());
+  field("callbacks_submitted", m.submitted);
+  field("callbacks_deduplicated", m.deduplicated);
+  field("callbacks_submit_failures", m.submit_failures);
   field("callbacks_sent", d.sent);
   field("callbacks_delivered", d.delivered);
   field("callbacks_retried", d.retried);
-  field("callbacks_resent", o->total_resends);
+  field("callbacks_resent", o.total_resends);
   field("callbacks_dead_lettered", d.dead_lettered);
   field("platform_429", d.rate_limited);
   field("token_requests", d.token_requests);
   field("token_failures", d.token_failures);
-  field("outbox_pending", o->pending);
-  field("outbox_in_flight", o->in_flight);
-  field("outbox_dead", o->dead);
-  field("outbox_depth", o->pending + o->in_flight);
+  field("outbox_pending", o.pending);
+  field("outbox_in_flight", o.in_flight);
+  field("outbox_dead", o.dead);
+  field("outbox_depth", o.pending + o.in_flight);
   w.Key("outbox_oldest_pending_age_ms");
-  w.Int64(o->oldest_pending_created_at ? now - *o->oldest_pending_created_at : 0);
+  w.Int64(o.oldest_pending_created_at ? m.now - *o.oldest_pending_created_at : 0);
   w.Key("failover_mode");
   w.String(RoutingModeName(f.mode));
   field("failover_transitions", f.transitions);
   field("media_channels_active", f.active_channels);
   field("media_channels_peak", f.peak_channels);
   field("calls_rejected_busy", f.rejected_busy);
-  field("state_poll_failures", metrics_.poll_failures.load());
+  field("state_poll_failures", m.poll_failures);
   field("audit_failures", d.audit_failures);
   w.EndObject();
   return ToString(b);
 }
 
 Result<std::string> IvrEngine::MetricsPrometheus() {
-  Result<OutboxStats> o = outbox_->Stats();
-  if (!o.ok()) return o.status();
-  CallbackDispatcherCounters d;
-  {
-    std::lock_guard<std::mutex> lock(counters_mu_);
-    d = counters_;
-  }
-  std::array<uint64_t, kCallOutcomeCount> outcomes{};
-  for (int i = 0; i < kCallOutcomeCount; ++i) outcomes[i] = metrics_.outcomes[i].load();
+  Result<MetricsSnapshot> snapshot = TakeMetricsSnapshot();
+  if (!snapshot.ok()) return snapshot.status();
+  const MetricsSnapshot& m = *snapshot;
   std::vector<MetricValue> values =
-      Collect(*this, d, *o, switch_->Stats(), outcomes, metrics_.submitted.load(),
-              metrics_.deduplicated.load(), metrics_.submit_failures.load(), clock_->Now());
+      PrometheusValues(m.dispatcher, m.outbox, m.failover, m.outcomes, m.submitted, m.deduplicated,
+                       m.submit_failures, m.now);
   std::string out;
   const char* last = "";
   char number[64];
-  for (const MetricValue& m : values) {
-    if (std::string(last) != m.name) {
-      out += std::string("# HELP ") + m.name + " " + m.help + "\n# TYPE " + m.name + " " + m.type + "\n";
-      last = m.name;
+  for (const MetricValue& v : values) {
+    if (std::string(last) != v.name) {
+      out += std::string("# HELP ") + v.name + " " + v.help + "\n# TYPE " + v.name + " " + v.type + "\n";
+      last = v.name;
     }
-    std::snprintf(number, sizeof number, "%.17g", m.value);
-    out += m.name;
-    if (m.label) out += std::string("{outcome=\"") + m.label + "\"}";
+    std::snprintf(number, sizeof number, "%.17g", v.value);
+    out += v.name;
+    if (v.label) out += std::string("{outcome=\"") + v.label + "\"}";
     out += std::string(" ") + number + "\n";
   }
   return out;

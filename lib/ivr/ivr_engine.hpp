@@ -103,6 +103,19 @@ class IvrEngine : private FailoverEventSink {
     std::atomic<uint64_t> submit_failures{0};
     std::atomic<uint64_t> poll_failures{0};
   };
+  // Every number the two metrics formats show, read once.
+  struct MetricsSnapshot {
+    OutboxStats outbox;
+    CallbackDispatcherCounters dispatcher;
+    FailoverStats failover;
+    std::array<uint64_t, kCallOutcomeCount> outcomes{};
+    uint64_t submitted = 0;
+    uint64_t deduplicated = 0;
+    uint64_t submit_failures = 0;
+    uint64_t poll_failures = 0;
+    UnixMillis now = 0;
+  };
+  Result<MetricsSnapshot> TakeMetricsSnapshot();
 
   EngineConfig config_;
   std::shared_ptr<Clock> clock_;
