@@ -13,7 +13,9 @@ CascadeRuntime::CascadeRuntime(std::unique_ptr<DurableCascade> cascade,
       senders_(std::move(senders)),
       clock_(clock),
       manual_clock_(dynamic_cast<const ManualClock*>(clock) != nullptr),
-      relay_(relay) {}
+      relay_(relay) {
+  metrics_.recovered_events = cascade_->stats().recovered_events;
+}
 
 CascadeRuntime::~CascadeRuntime() { Stop(); }
 
@@ -324,6 +326,7 @@ std::string CascadeRuntime::MetricsJson() {
          ",\"audit_refusals\":" + std::to_string(m.audit_refusals) +
          ",\"held_messages\":" + std::to_string(m.held_messages) +
          ",\"events_dropped\":" + std::to_string(m.events_dropped) +
+         ",\"recovered_events\":" + std::to_string(m.recovered_events) +
          ",\"loop_iterations\":" + std::to_string(m.loop_iterations) + "}";
   return out;
 }
@@ -361,6 +364,9 @@ std::string CascadeRuntime::MetricsPrometheus() {
          m.held_messages);
   single("lifeline_cascade_events_dropped_total", "counter", "Host events dropped (queue full).",
          m.events_dropped);
+  single("lifeline_cascade_recovered_events", "gauge",
+         "Events re-emitted when the store was opened (not audited before the last stop).",
+         m.recovered_events);
   return out;
 }
 

@@ -72,6 +72,7 @@ struct CascadeRuntimeMetrics {
   std::int64_t audit_refusals = 0;   // flushes the audit sink refused
   std::int64_t held_messages = 0;    // claimed, waiting for the audit backlog
   std::int64_t events_dropped = 0;   // host event queue overflow
+  std::int64_t recovered_events = 0; // re-emitted at open: not audited before the stop
 };
 
 class CascadeRuntime {

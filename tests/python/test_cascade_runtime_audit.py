@@ -133,6 +133,7 @@ class CascadeRuntimeAuditTest(unittest.TestCase):
             clock.advance(5_000)
             with audit.AuditLog(self.audit_config, key_callback=KEYS.get) as log, \
                     lifeline.CascadeRuntime(config, clock=clock) as runtime:
+                self.assertEqual(runtime.metrics()["recovered_events"], waiting)
                 runtime.set_audit(log)
                 runtime.settle()
                 events = runtime.take_events()
@@ -149,6 +150,7 @@ class CascadeRuntimeAuditTest(unittest.TestCase):
             with lifeline.CascadeRuntime(config, clock=clock) as runtime:
                 runtime.settle()
                 self.assertEqual(runtime.take_events(), [])  # nothing left to recover
+                self.assertEqual(runtime.metrics()["recovered_events"], 0)
         with open(out, encoding="utf-8") as f:
             lines = f.read().splitlines()
         records = [json.loads(line) for line in lines if '"event"' in line]
