@@ -172,6 +172,7 @@ int main(void) {
   CHECK(lifeline_cascade_runtime_set_audit(rt, NULL) == LIFELINE_OK);
   CHECK(lifeline_cascade_runtime_metrics_json(rt, buf, sizeof buf, &needed) == LIFELINE_OK);
   CHECK(strstr(buf, "\"audit_backlog\":0,\"audit_refusals\":0,\"held_messages\":0") != NULL);
+  CHECK(strstr(buf, "\"recovered_events\":0") != NULL); /* a fresh store: nothing re-emitted */
 
   lifeline_cascade_runtime_close(rt);
   lifeline_cascade_runtime_close(NULL);
