@@ -31,23 +31,18 @@
 
 #include "lifeline/cascade_engine.hpp"
 #include "store/durable_cascade.hpp"
+#include "support/helper_process.hpp"
 
 using namespace lifeline;
+using lifeline::testing::Line;
 
 namespace {
 
 constexpr UnixMillis kT0 = 1'716'215'520'000;
 constexpr DurationMillis kTick = 500;
 
-void Line(const std::string& s) {
-  std::string l = s + "\n";
-  ssize_t n = ::write(STDOUT_FILENO, l.data(), l.size());
-  (void)n;
-}
-
 int Fail(const std::string& what, const Status& s) {
-  std::fprintf(stderr, "helper_cascade_runner: %s: %s\n", what.c_str(), s.message().c_str());
-  return 2;
+  return lifeline::testing::Fail("helper_cascade_runner", what, s);
 }
 
 struct PendingReceipt {

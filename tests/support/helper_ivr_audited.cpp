@@ -24,41 +24,16 @@
 
 #include "ivr/ivr_engine.hpp"
 #include "support/audit_fixture.hpp"
+#include "support/helper_process.hpp"
 
 using namespace lifeline;
+using lifeline::testing::Line;
 
 namespace {
 
-void Line(const std::string& s) {
-  std::string l = s + "\n";
-  ssize_t n = ::write(STDOUT_FILENO, l.data(), l.size());
-  (void)n;
-}
-
 int Fail(const std::string& what, const Status& s) {
-  std::fprintf(stderr, "helper_ivr_audited: %s: %s\n", what.c_str(), s.message().c_str());
-  return 2;
+  return lifeline::testing::Fail("helper_ivr_audited", what, s);
 }
-
-// Forwards to the real log while open; refuses like a full disk when closed.
-class Gate final : public AuditSink {
- public:
-  explicit Gate(AuditSink* next) : next_(next) {}
-  Status Append(const AuditEvent& e) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return IoError("No space left on device");
-    return next_->Append(e);
-  }
-  void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-  }
-
- private:
-  AuditSink* next_;
-  std::mutex mu_;
-  bool closed_ = false;
-};
 
 // The number after "\"<key>\":" in a metrics JSON object.
 long Metric(const std::string& json, const std::string& key) {
@@ -75,7 +50,7 @@ int main(int argc, char** argv) {
   }
   auto log = AuditLog::Open(audit_test::TestOptions(argv[3], audit_test::TestKeys()));
   if (!log.ok()) return Fail("audit open", log.status());
-  Gate gate(log->get());
+  lifeline::testing::AuditGate gate(log->get());
   const std::string config = std::string(R"({"platform":"webhook","webhook":{"url":")") + argv[2] +
                              R"("},"outbox":{"path":")" + argv[1] +
                              R"("},"rate_limit":{"enabled":false},"max_in_flight":8})";
