@@ -8,6 +8,7 @@
 
 #include "capi/audit_handle.hpp"
 #include "capi/capi_support.hpp"
+#include "lifeline/rfc3339.hpp"
 
 using lifeline::capi::CheckString;
 using lifeline::capi::CopyOut;
@@ -421,16 +422,14 @@ LIFELINE_API lifeline_status lifeline_audit_purge_archive(lifeline_audit_t* log,
                                                           uint64_t* out_segments,
                                                           uint64_t* out_records) {
   static constexpr const char* kFn = "lifeline_audit_purge_archive";
-  // 9999-12-31T23:59:59.999Z, the last time a record can carry.
-  static constexpr int64_t kMaxTime = 253402300799999LL;
   LIFELINE_REQUIRE_NOT_NULL(kFn, log);
   if (lifeline_status st = CheckString(kFn, "role", role); st != LIFELINE_OK) return st;
   if (lifeline_status st = CheckString(kFn, "credential", credential); st != LIFELINE_OK) return st;
-  if (cutoff_unix_ms < 0 || cutoff_unix_ms > kMaxTime) {
+  if (cutoff_unix_ms < 0 || cutoff_unix_ms > lifeline::kLatestUnixMillis) {
     return Fail(kFn, LIFELINE_E_INVALID_ARGUMENT,
                 "cutoff_unix_ms must be between 0 and 253402300799999 (1970-01-01 to 9999-12-31)");
   }
-  if (now_unix_ms < 0 || now_unix_ms > kMaxTime) {
+  if (now_unix_ms < 0 || now_unix_ms > lifeline::kLatestUnixMillis) {
     return Fail(kFn, LIFELINE_E_INVALID_ARGUMENT,
                 "now_unix_ms must be between 0 and 253402300799999 (1970-01-01 to 9999-12-31)");
   }

@@ -22,15 +22,13 @@
 #include <sstream>
 #include <string>
 
+#include "lifeline/rfc3339.hpp"
+
 namespace lifeline {
 namespace {
 
 using Millis = std::chrono::milliseconds;
 using SysMillis = date::sys_time<Millis>;
-
-// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.
-constexpr UnixMillis kMinDateNow = -62135596800000LL;
-constexpr UnixMillis kMaxDateNow = 253402300799999LL;
 
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -246,7 +244,7 @@ Result<DurationMillis> ParseRetryAfter(std::string_view value, UnixMillis now) {
                            " starts neither delay-seconds (a digit) nor an HTTP-date "
                            "(a day name)");
   }
-  if (now < kMinDateNow || now > kMaxDateNow) {
+  if (now < kEarliestUnixMillis || now > kLatestUnixMillis) {
     return InvalidArgument("Retry-After: now is outside the years 0001-9999");
   }
   const std::size_t comma = v.find(',');

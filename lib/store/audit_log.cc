@@ -26,6 +26,7 @@
 #include "core/audit_content.hpp"
 #include "core/audit_crypto.hpp"
 #include "core/audit_json.hpp"
+#include "lifeline/rfc3339.hpp"
 #include "store/audit_archive.hpp"
 #include "store/audit_store.hpp"
 
@@ -75,7 +76,7 @@ constexpr std::size_t kMaxFieldBytes = 4096;
 constexpr std::size_t kMaxDetailBytes = 16384;
 constexpr std::size_t kMaxPiiFields = 32;
 // Times a record can carry: 1970-01-01 to 9999-12-31 (four-digit years).
-constexpr UnixMillis kMaxTime = 253402300799999LL;
+constexpr UnixMillis kMaxTime = kLatestUnixMillis;
 
 bool IsUtf8(std::string_view text) {
   if (audit_internal::IsAscii(text)) return true;  // the common case, without decoding

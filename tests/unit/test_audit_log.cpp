@@ -14,6 +14,7 @@
 
 #include "core/audit_crypto.hpp"
 #include "lifeline/audit_log.hpp"
+#include "support/audit_checks.hpp"
 #include "support/audit_fixture.hpp"
 
 using namespace audit_test;
@@ -28,22 +29,8 @@ using lifeline::StatusCode;
 
 namespace {
 
-std::unique_ptr<AuditLog> MustOpen(const lifeline::AuditLogOptions& options) {
-  auto log = AuditLog::Open(options);
-  INFO(log.status().message());
-  REQUIRE(log.ok());
-  return std::move(*log);
-}
-
 void AppendN(AuditLog& log, int from, int to) {
   for (int i = from; i < to; ++i) REQUIRE(log.Append(EventOf(i)).ok());
-}
-
-AuditVerifyReport VerifyDir(const lifeline::AuditLogOptions& options) {
-  auto report = lifeline::VerifyAuditDirectory(options);
-  INFO(report.status().message());
-  REQUIRE(report.ok());
-  return *report;
 }
 
 std::vector<AuditView> ReadAll(AuditLog& log, const AuditFilter& filter, const AuditReader& reader) {

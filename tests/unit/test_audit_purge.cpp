@@ -10,6 +10,7 @@
 #include "lifeline/audit_log.hpp"
 #include "lifeline/clock.hpp"
 #include "store/audit_archive.hpp"
+#include "support/audit_checks.hpp"
 #include "support/audit_fixture.hpp"
 
 using namespace audit_test;
@@ -29,28 +30,6 @@ namespace {
 const AuditReader kAdmin{"bcp_admin", "admin-secret"};
 const AuditReader kOfficer{"compliance_officer", "co-secret"};
 const AuditReader kAnalyst{"analyst", ""};
-
-std::unique_ptr<AuditLog> MustOpen(const lifeline::AuditLogOptions& options) {
-  auto log = AuditLog::Open(options);
-  INFO(log.status().message());
-  REQUIRE(log.ok());
-  return std::move(*log);
-}
-
-AuditVerifyReport VerifyDir(const lifeline::AuditLogOptions& options) {
-  auto report = lifeline::VerifyAuditDirectory(options);
-  INFO(report.status().message());
-  REQUIRE(report.ok());
-  return *report;
-}
-
-std::vector<std::string> SegmentNames(const std::string& dir) {
-  std::vector<lifeline::audit_internal::SegmentFile> files;
-  REQUIRE(lifeline::audit_internal::ListSegments(dir + "/archive", &files).ok());
-  std::vector<std::string> names;
-  for (const auto& f : files) names.push_back(f.name);
-  return names;
-}
 
 std::vector<AuditView> ReadAll(AuditLog& log, const AuditFilter& filter = AuditFilter()) {
   std::vector<AuditView> views;

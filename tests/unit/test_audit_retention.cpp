@@ -8,6 +8,7 @@
 #include "lifeline/audit_log.hpp"
 #include "lifeline/clock.hpp"
 #include "store/audit_archive.hpp"
+#include "support/audit_checks.hpp"
 #include "support/audit_fixture.hpp"
 
 using namespace audit_test;
@@ -24,13 +25,6 @@ namespace {
 const AuditReader kOfficer{"compliance_officer", "co-secret"};
 const AuditReader kAnalyst{"analyst", ""};
 
-std::unique_ptr<AuditLog> MustOpen(const lifeline::AuditLogOptions& options) {
-  auto log = AuditLog::Open(options);
-  INFO(log.status().message());
-  REQUIRE(log.ok());
-  return std::move(*log);
-}
-
 // Events i = 0..n-1 happen 10 days apart from kT0.
 void AppendSpread(AuditLog& log, int from, int to) {
   for (int i = from; i < to; ++i) REQUIRE(log.Append(EventOf(i, kT0 + i * 10 * kDay)).ok());
@@ -44,28 +38,6 @@ std::vector<std::uint64_t> SeqsOf(AuditLog& log, const AuditFilter& filter) {
   });
   REQUIRE(s.ok());
   return seqs;
-}
-
-AuditVerifyReport VerifyDir(const lifeline::AuditLogOptions& options) {
-  auto report = lifeline::VerifyAuditDirectory(options);
-  INFO(report.status().message());
-  REQUIRE(report.ok());
-  return *report;
-}
-
-AuditVerifyReport VerifyExport(const std::string& path, lifeline::KeyProvider& keys) {
-  auto report = lifeline::VerifyAuditExport(path, keys);
-  INFO(report.status().message());
-  REQUIRE(report.ok());
-  return *report;
-}
-
-std::vector<std::string> SegmentNames(const std::string& dir) {
-  std::vector<lifeline::audit_internal::SegmentFile> files;
-  REQUIRE(lifeline::audit_internal::ListSegments(dir + "/archive", &files).ok());
-  std::vector<std::string> names;
-  for (const auto& f : files) names.push_back(f.name);
-  return names;
 }
 
 AuditFilter Incident(const std::string& id) {
