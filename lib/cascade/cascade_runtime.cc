@@ -178,10 +178,11 @@ void CascadeRuntime::Dispatch(const ClaimedMessage& cm, UnixMillis now) {
   }
   auto it = senders_.find(m.channel);
   auto done = [this, m](SendResult r) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      results_.emplace_back(m, std::move(r));
-    }
+    // Notified under the lock: once the loop has taken this result, the
+    // transport's thread touches nothing of the runtime any more, so the
+    // runtime may be destroyed as soon as nothing is in flight.
+    std::lock_guard<std::mutex> lock(mu_);
+    results_.emplace_back(m, std::move(r));
     cv_.notify_all();
   };
   if (it == senders_.end() || it->second == nullptr) {

@@ -283,9 +283,12 @@ struct CascadeService::Impl {
   std::atomic<std::int64_t> voice_results{0};
 
   ~Impl() {
+    // Stop() waits for the sends in flight; the transport's thread is shut
+    // down before the runtime goes, so that no completion can reach a
+    // destroyed runtime whatever a sender does.
     if (runtime) runtime->Stop();
-    runtime.reset();
     if (transport) transport->Shutdown();
+    runtime.reset();
   }
 };
 

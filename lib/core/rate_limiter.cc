@@ -221,13 +221,21 @@ class KeyedRateLimiter::Impl {
       std::lock_guard<std::mutex> lock(shard.mu);
       for (auto it = shard.map.begin(); it != shard.map.end();) {
         RateLimiter& limiter = *it->second;
-        std::lock_guard<std::mutex> limiter_lock(limiter.mu_);
-        const UnixMillis busy_until = limiter.BusyUntilLocked();
-        if (std::max(now, limiter.clock_) >= busy_until) {
+        UnixMillis busy_until;
+        UnixMillis limiter_clock;
+        {
+          // Released before the erase below destroys the limiter and its
+          // mutex. Nobody else can lock it meanwhile: every use of a keyed
+          // limiter holds its shard's lock, as this loop does.
+          std::lock_guard<std::mutex> limiter_lock(limiter.mu_);
+          busy_until = limiter.BusyUntilLocked();
+          limiter_clock = limiter.clock_;
+        }
+        if (std::max(now, limiter_clock) >= busy_until) {
           // A later limiter for this key starts no earlier than this one's
           // clock, so time going backwards cannot reopen its window.
           UnixMillis seen = evicted_clock_.load(std::memory_order_relaxed);
-          if (limiter.clock_ > seen) evicted_clock_.store(limiter.clock_, std::memory_order_release);
+          if (limiter_clock > seen) evicted_clock_.store(limiter_clock, std::memory_order_release);
           shard.map.erase(it++);
           ++dropped;
         } else {
