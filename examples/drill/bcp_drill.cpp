@@ -337,11 +337,15 @@ int Drill::Run(const char* html_path) {
                     "application/json");
   });
 
+  // directory_timeout_ms is wall time: the HRIS answers at once (or 503s at
+  // once), so the limit only matters on a loaded machine. Under
+  // ThreadSanitizer next to another test, 1 s was not enough for the first
+  // lookup, and the drill's stale-flag count (which it checks) changed.
   std::string config = "{\"directory\":" + directory +
                        ",\"directory_lookup\":{\"url\":\"" + hris.base_url() + "/contacts\"}" +
                        ",\"cascade\":{\"hold_ms\":{\"P1\":" + std::to_string(kHoldMs) +
                        "},\"throttle\":{\"limit\":" + std::to_string(kThrottleLimit) +
-                       ",\"window_ms\":1000},\"directory_timeout_ms\":1000}" +
+                       ",\"window_ms\":1000},\"directory_timeout_ms\":10000}" +
                        ",\"channels\":{\"twilio\":{\"base_url\":\"" + carrier.base_url() + "\",\"account_sid\":\"" +
                        kSid + "\",\"auth_token\":\"" + kToken + "\",\"from\":\"+12125550000\",\"status_callback_url\":\"" +
                        kStatusUrl + "\",\"gather_action_url\":\"" + kGatherUrl + "\"}," +
