@@ -1,0 +1,36 @@
+// libFuzzer target for what the providers' webhooks deliver: a form body
+// (Twilio's status callbacks and inbound SMS), a SendGrid event batch, an
+// SMS reply's text, and Twilio's status words. These arrive from the
+// network, signed or not (and are parsed before the signature check where
+// the signature covers the decoded parameters), so any bytes must give a
+// value or an error with a message, never a crash.
+// The first byte chooses the reader; the rest is the body.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "providers/cascade_inbound.hpp"
+#include "providers/provider_crypto.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return 0;
+  const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
+  switch (data[0] % 4) {
+    case 0: {
+      auto form = lifeline::DecodeForm(body);
+      if (!form.ok() && form.status().message().empty()) std::abort();
+      break;
+    }
+    case 1: {
+      auto events = lifeline::ParseSendGridEvents(body);
+      if (!events.ok() && events.status().message().empty()) std::abort();
+      break;
+    }
+    case 2: (void)lifeline::ParseSmsReply(body); break;
+    default:
+      (void)lifeline::MapTwilioMessageStatus(body);
+      (void)lifeline::MapTwilioCallStatus(body);
+      break;
+  }
+  return 0;
+}
