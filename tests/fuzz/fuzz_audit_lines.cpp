@@ -9,21 +9,14 @@
 //   - PeekAuditSeq agrees with the parsed seq.
 // The first byte chooses the reader; the rest is the line.
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fuzz_checks.hpp"
 #include "lifeline/audit_chain.hpp"
 
-namespace {
-
-void Require(bool ok) {
-  if (!ok) std::abort();
-}
-
-void RequireMessage(const lifeline::Status& s) { Require(s.ok() || !s.message().empty()); }
-
-}  // namespace
+using lifeline::fuzz::Require;
+using lifeline::fuzz::RequireMessage;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;

@@ -7,24 +7,18 @@
 // the same serialisation (the outbox re-reads what it wrote).
 // The first byte chooses the parser; the rest is the document.
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fuzz_checks.hpp"
 #include "ivr/engine_config.hpp"
 #include "lifeline/business_hours.hpp"
 #include "lifeline/callback_request.hpp"
 #include "lifeline/cascade_engine.hpp"
 #include "lifeline/stakeholder_directory.hpp"
 
-namespace {
-
-template <typename R>
-void RequireMessage(const R& r) {
-  if (!r.ok() && r.status().message().empty()) std::abort();
-}
-
-}  // namespace
+using lifeline::fuzz::Require;
+using lifeline::fuzz::RequireMessage;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
@@ -37,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (r.ok()) {
         const std::string once = lifeline::CallbackRequestToJson(*r);
         auto again = lifeline::CallbackRequestFromJson(once);
-        if (!again.ok() || lifeline::CallbackRequestToJson(*again) != once) std::abort();
+        Require(again.ok() && lifeline::CallbackRequestToJson(*again) == once);
       }
       break;
     }
